@@ -1,0 +1,344 @@
+//! `CachedKeka`: TTL caches in front of [`KekaClient`], so repeated questions cost Keka nothing.
+//!
+//! - Concurrent misses of one key share one upstream request (`try_get_with`).
+//! - Employees seen in any list or page also answer later lookups by id, so a batch by ids
+//!   only asks Keka for the ids not already cached.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use moka::future::Cache;
+
+use super::client::{EmployeeFilter, KekaClient, PreboardingFilter};
+use super::error::KekaError;
+use super::models::{
+    AttendanceDay, Candidate, Department, Employee, EmployeeLeaveBalances, Group, GroupFilter, GroupType, Job,
+    JobStatus, JobTitle, LeaveRequest, LeaveType, Location, PreboardingCandidate,
+};
+use super::pagination::{Page, PageRequest};
+
+/// How long and how much to cache.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheConfig {
+    pub ttl: Duration,
+    /// Upper bound on cached employees (by id).
+    pub max_employees: u64,
+    /// Upper bound on cached list answers (pages, windows, per-job candidate lists…).
+    pub max_lists: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self { ttl: Duration::from_secs(300), max_employees: 100_000, max_lists: 10_000 }
+    }
+}
+
+type Shared<T> = Arc<T>;
+
+#[derive(Clone)]
+pub struct CachedKeka {
+    client: KekaClient,
+    employees: Cache<String, Shared<Employee>>,
+    /// Concurrent batches asking for the same missing ids share one fetch; entries live only while in flight.
+    employee_batches: Cache<Vec<String>, Shared<Vec<Shared<Employee>>>>,
+    employee_pages: Cache<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
+    employee_lists: Cache<EmployeeFilter, Shared<Vec<Shared<Employee>>>>,
+    employee_ids_by_email: Cache<String, Option<String>>,
+    groups: Cache<GroupFilter, Shared<Vec<Group>>>,
+    group_types: Cache<(), Shared<Vec<GroupType>>>,
+    departments: Cache<(), Shared<Vec<Department>>>,
+    locations: Cache<(), Shared<Vec<Location>>>,
+    job_titles: Cache<(), Shared<Vec<JobTitle>>>,
+    leave_types: Cache<(), Shared<Vec<LeaveType>>>,
+    leave_requests: Cache<(Vec<String>, NaiveDate, NaiveDate), Shared<Vec<LeaveRequest>>>,
+    leave_balances: Cache<Vec<String>, Shared<Vec<EmployeeLeaveBalances>>>,
+    attendance: Cache<(Vec<String>, NaiveDate, NaiveDate), Shared<Vec<AttendanceDay>>>,
+    jobs: Cache<Option<JobStatus>, Shared<Vec<Job>>>,
+    candidates: Cache<(String, bool), Shared<Vec<Candidate>>>,
+    preboarding: Cache<PreboardingFilter, Shared<Vec<PreboardingCandidate>>>,
+}
+
+impl std::fmt::Debug for CachedKeka {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedKeka").field("client", &self.client).finish_non_exhaustive()
+    }
+}
+
+fn cache<K, V>(name: &str, capacity: u64, ttl: Duration) -> Cache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder().name(name).max_capacity(capacity).time_to_live(ttl).build()
+}
+
+/// moka hands shared errors out as `Arc<E>`; ours is cheap to clone.
+fn unshare(error: Arc<KekaError>) -> KekaError {
+    Arc::unwrap_or_clone(error)
+}
+
+impl CachedKeka {
+    pub fn new(client: KekaClient, config: CacheConfig) -> Self {
+        let CacheConfig { ttl, max_employees, max_lists } = config;
+        Self {
+            client,
+            employees: cache("employees", max_employees, ttl),
+            employee_batches: cache("employee_batches", max_lists, ttl),
+            employee_pages: cache("employee_pages", max_lists, ttl),
+            employee_lists: cache("employee_lists", 64, ttl),
+            employee_ids_by_email: cache("employee_ids_by_email", max_employees, ttl),
+            groups: cache("groups", 64, ttl),
+            group_types: cache("group_types", 1, ttl),
+            departments: cache("departments", 1, ttl),
+            locations: cache("locations", 1, ttl),
+            job_titles: cache("job_titles", 1, ttl),
+            leave_types: cache("leave_types", 1, ttl),
+            leave_requests: cache("leave_requests", max_lists, ttl),
+            leave_balances: cache("leave_balances", max_lists, ttl),
+            attendance: cache("attendance", max_lists, ttl),
+            jobs: cache("jobs", 16, ttl),
+            candidates: cache("candidates", max_lists, ttl),
+            preboarding: cache("preboarding", 64, ttl),
+        }
+    }
+
+    /// The uncached client underneath (for counters and readiness checks).
+    pub fn client(&self) -> &KekaClient {
+        &self.client
+    }
+
+    async fn remember_employees(&self, employees: Vec<Employee>) -> Vec<Shared<Employee>> {
+        let mut shared = Vec::with_capacity(employees.len());
+        for employee in employees {
+            let employee = Arc::new(employee);
+            self.employees.insert(employee.id.clone(), employee.clone()).await;
+            shared.push(employee);
+        }
+        shared
+    }
+
+    /// Employees by id, from the cache where possible; one `employeeIds=` batch (per chunk) for the rest.
+    /// Unknown ids are absent from the map.
+    pub async fn employees_by_ids(&self, ids: &[String]) -> Result<HashMap<String, Shared<Employee>>, KekaError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            if found.contains_key(id) {
+                continue;
+            }
+            match self.employees.get(id).await {
+                Some(employee) => {
+                    found.insert(id.clone(), employee);
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let batch = self
+            .employee_batches
+            .try_get_with(missing.clone(), async {
+                let employees = self.client.employees_by_ids(&missing).await?;
+                Ok::<_, KekaError>(Arc::new(self.remember_employees(employees).await))
+            })
+            .await
+            .map_err(unshare)?;
+        self.employee_batches.invalidate(&missing).await;
+        for employee in batch.iter() {
+            found.insert(employee.id.clone(), employee.clone());
+        }
+        Ok(found)
+    }
+
+    pub async fn employee(&self, id: &str) -> Result<Option<Shared<Employee>>, KekaError> {
+        Ok(self.employees_by_ids(&[id.to_owned()]).await?.remove(id))
+    }
+
+    /// One page of employees; its members also fill the by-id cache.
+    pub async fn employees_page(
+        &self,
+        filter: &EmployeeFilter,
+        page: PageRequest,
+    ) -> Result<Shared<Page<Shared<Employee>>>, KekaError> {
+        self.employee_pages
+            .try_get_with((filter.clone(), page), async {
+                let page = self.client.employees_page(filter, page).await?;
+                let Page { items, number, size, total_pages, total_records, has_next } = page;
+                let items = self.remember_employees(items).await;
+                Ok::<_, KekaError>(Arc::new(Page { items, number, size, total_pages, total_records, has_next }))
+            })
+            .await
+            .map_err(unshare)
+    }
+
+    /// Every employee matching `filter` (a full walk); its members also fill the by-id cache.
+    pub async fn all_employees(&self, filter: &EmployeeFilter) -> Result<Shared<Vec<Shared<Employee>>>, KekaError> {
+        self.employee_lists
+            .try_get_with(filter.clone(), async {
+                let employees = self.client.all_employees(filter).await?;
+                Ok::<_, KekaError>(Arc::new(self.remember_employees(employees).await))
+            })
+            .await
+            .map_err(unshare)
+    }
+
+    /// Walks every employee matching `filter` through the page cache (`pageSize` = the client's
+    /// page size), so pages already fetched for Relay windows are not fetched again.
+    pub async fn walk_employee_pages(&self, filter: &EmployeeFilter) -> Result<Vec<Shared<Employee>>, KekaError> {
+        let size = self.client.config().page_size;
+        let first = self.employees_page(filter, PageRequest::first(size)).await?;
+        let mut employees: Vec<Shared<Employee>> = first.items.clone();
+        let mut last = first;
+        if last.has_next
+            && let Some(total) = last.total_pages
+        {
+            let numbers: Vec<u32> = (last.number + 1..=total).collect();
+            let pages = futures::future::try_join_all(
+                numbers.iter().map(|number| self.employees_page(filter, PageRequest::new(*number, size))),
+            )
+            .await?;
+            for page in pages {
+                employees.extend(page.items.iter().cloned());
+                last = page;
+            }
+        }
+        // Keka's total was stale: follow the pages one by one to the end.
+        while last.has_next {
+            let next = self.employees_page(filter, PageRequest::new(last.number + 1, size)).await?;
+            if next.number <= last.number {
+                break;
+            }
+            employees.extend(next.items.iter().cloned());
+            last = next;
+        }
+        Ok(employees)
+    }
+
+    /// The employee whose work email this is (case-insensitive), or `None`.
+    pub async fn employee_by_work_email(&self, email: &str) -> Result<Option<Shared<Employee>>, KekaError> {
+        let key = email.trim().to_lowercase();
+        let id = self
+            .employee_ids_by_email
+            .try_get_with(key.clone(), async {
+                let employee = self.client.employee_by_work_email(&key).await?;
+                Ok::<_, KekaError>(match employee {
+                    Some(employee) => Some(self.remember_employees(vec![employee]).await.remove(0).id.clone()),
+                    None => None,
+                })
+            })
+            .await
+            .map_err(unshare)?;
+        match id {
+            Some(id) => self.employee(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn groups(&self, filter: &GroupFilter) -> Result<Shared<Vec<Group>>, KekaError> {
+        self.groups
+            .try_get_with(filter.clone(), async { self.client.groups(filter).await.map(Arc::new) })
+            .await
+            .map_err(unshare)
+    }
+
+    pub async fn group_types(&self) -> Result<Shared<Vec<GroupType>>, KekaError> {
+        self.group_types
+            .try_get_with((), async { self.client.group_types().await.map(Arc::new) })
+            .await
+            .map_err(unshare)
+    }
+
+    pub async fn departments(&self) -> Result<Shared<Vec<Department>>, KekaError> {
+        self.departments
+            .try_get_with((), async { self.client.departments().await.map(Arc::new) })
+            .await
+            .map_err(unshare)
+    }
+
+    pub async fn locations(&self) -> Result<Shared<Vec<Location>>, KekaError> {
+        self.locations.try_get_with((), async { self.client.locations().await.map(Arc::new) }).await.map_err(unshare)
+    }
+
+    pub async fn job_titles(&self) -> Result<Shared<Vec<JobTitle>>, KekaError> {
+        self.job_titles.try_get_with((), async { self.client.job_titles().await.map(Arc::new) }).await.map_err(unshare)
+    }
+
+    pub async fn leave_types(&self) -> Result<Shared<Vec<LeaveType>>, KekaError> {
+        self.leave_types
+            .try_get_with((), async { self.client.leave_types().await.map(Arc::new) })
+            .await
+            .map_err(unshare)
+    }
+
+    pub async fn leave_requests(
+        &self,
+        employee_ids: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Shared<Vec<LeaveRequest>>, KekaError> {
+        let key = (sorted(employee_ids), from, to);
+        self.leave_requests
+            .try_get_with(key, async { self.client.leave_requests(employee_ids, from, to).await.map(Arc::new) })
+            .await
+            .map_err(unshare)
+    }
+
+    pub async fn leave_balances(
+        &self,
+        employee_ids: &[String],
+    ) -> Result<Shared<Vec<EmployeeLeaveBalances>>, KekaError> {
+        self.leave_balances
+            .try_get_with(sorted(employee_ids), async { self.client.leave_balances(employee_ids).await.map(Arc::new) })
+            .await
+            .map_err(unshare)
+    }
+
+    pub async fn attendance(
+        &self,
+        employee_ids: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Shared<Vec<AttendanceDay>>, KekaError> {
+        let key = (sorted(employee_ids), from, to);
+        self.attendance
+            .try_get_with(key, async { self.client.attendance(employee_ids, from, to).await.map(Arc::new) })
+            .await
+            .map_err(unshare)
+    }
+
+    pub async fn jobs(&self, status: Option<JobStatus>) -> Result<Shared<Vec<Job>>, KekaError> {
+        self.jobs.try_get_with(status, async { self.client.jobs(status).await.map(Arc::new) }).await.map_err(unshare)
+    }
+
+    pub async fn candidates(&self, job_id: &str, archived: bool) -> Result<Shared<Vec<Candidate>>, KekaError> {
+        self.candidates
+            .try_get_with((job_id.to_owned(), archived), async {
+                self.client.candidates(job_id, archived).await.map(Arc::new)
+            })
+            .await
+            .map_err(unshare)
+    }
+
+    pub async fn preboarding_candidates(
+        &self,
+        filter: &PreboardingFilter,
+    ) -> Result<Shared<Vec<PreboardingCandidate>>, KekaError> {
+        self.preboarding
+            .try_get_with(filter.clone(), async { self.client.preboarding_candidates(filter).await.map(Arc::new) })
+            .await
+            .map_err(unshare)
+    }
+}
+
+fn sorted(ids: &[String]) -> Vec<String> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}

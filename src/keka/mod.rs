@@ -1,0 +1,26 @@
+//! The Keka HR API: a typed client with OAuth (`kekaapi` grant), one shared rate limiter,
+//! retries with back-off, page walking, and TTL caches in front.
+//!
+//! Knows nothing of GraphQL or of HTTP servers. Everything else in the crate uses only
+//! [`CachedKeka`], [`KekaClient`], [`KekaError`], [`KekaConfig`] and [`models`].
+
+mod auth;
+mod cache;
+mod client;
+mod config;
+mod error;
+pub mod models;
+mod pagination;
+mod rate_limit;
+pub mod retry;
+mod snapshot;
+mod tally;
+
+pub use cache::{CacheConfig, CachedKeka};
+pub use client::{EmployeeFilter, KekaClient, PreboardingFilter};
+pub use config::{KekaConfig, KekaCredentials, KekaEnvironment};
+pub use error::KekaError;
+pub use pagination::{MAX_WINDOW_DAYS, Page, PageRequest, date_windows};
+pub use rate_limit::{RateLimiter, SlotTooFar};
+pub use snapshot::{OrgSnapshot, SnapshotSource, group_id_of, is_working};
+pub use tally::RequestTally;

@@ -1,0 +1,301 @@
+//! `EmployeeProfile` from `/hris/employees`, with its nested references and enums.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::keka_enum::keka_enum;
+use super::{Address, KekaDate, TitleRef, null_as_default};
+
+keka_enum!(
+    /// `employmentStatus`.
+    EmploymentStatus { Working = 0, Relieved = 1 }
+);
+keka_enum!(
+    /// `accountStatus`.
+    AccountStatus { NotRegistered = 0, Registered = 1, Disabled = 2 }
+);
+keka_enum!(
+    /// `timeType`.
+    TimeType { None = 0, FullTime = 1, PartTime = 2 }
+);
+keka_enum!(
+    /// `workerType`.
+    WorkerType { None = 0, Permanent = 1, Contingent = 2 }
+);
+keka_enum!(
+    /// `gender` (employees and candidates).
+    Gender { NotSpecified = 0, Male = 1, Female = 2, Nonbinary = 3, PreferNotToRespond = 4 }
+);
+keka_enum!(
+    /// `maritalStatus`.
+    MaritalStatus { None = 0, Single = 1, Married = 2, Widowed = 3, Separated = 4 }
+);
+keka_enum!(
+    /// `exitStatus`.
+    ExitStatus { None = 0, Initiated = 1, Completed = 2 }
+);
+keka_enum!(
+    /// `exitType`.
+    ExitType { None = 0, EmployeeResignation = 1, CompanyAction = 2 }
+);
+keka_enum!(
+    /// `invitationStatus`.
+    InvitationStatus { NotInvited = 0, Invited = 1 }
+);
+keka_enum!(
+    /// `SystemGroupType`: the `groupType` of an employee's groups and the `systemGroupType` of a group type.
+    /// Keka's Postman docs name 9 `Segment`; another source calls it `LegalEntity`. Custom types report 0.
+    SystemGroupType {
+        None = 0,
+        BusinessUnit = 1,
+        Department = 2,
+        OrgLocation = 3,
+        CostCenter = 4,
+        Paygroup = 5,
+        ProjectTeam = 6,
+        Team = 7,
+        ClientTeam = 8,
+        Segment = 9,
+    }
+);
+
+/// A person as Keka returns it from `/hris/employees` and `/hris/employees/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Employee {
+    pub id: String,
+    #[serde(default)]
+    pub employee_number: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub middle_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Work email.
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub personal_email: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub country_code: Option<String>,
+    #[serde(default)]
+    pub nationality: Option<String>,
+    #[serde(default)]
+    pub image: Option<EmployeeImage>,
+    #[serde(default)]
+    pub job_title: Option<TitleRef>,
+    #[serde(default)]
+    pub secondary_job_title: Option<TitleRef>,
+    #[serde(default)]
+    pub reports_to: Option<EmployeeRef>,
+    #[serde(default)]
+    pub l2_manager: Option<EmployeeRef>,
+    #[serde(default)]
+    pub dotted_line_manager: Option<EmployeeRef>,
+    #[serde(default)]
+    pub contingent_type: Option<NamedRef>,
+    #[serde(default)]
+    pub time_type: Option<TimeType>,
+    #[serde(default)]
+    pub worker_type: Option<WorkerType>,
+    #[serde(default)]
+    pub is_private: Option<bool>,
+    #[serde(default)]
+    pub is_profile_complete: Option<bool>,
+    #[serde(default)]
+    pub marital_status: Option<MaritalStatus>,
+    #[serde(default)]
+    pub marriage_date: Option<KekaDate>,
+    #[serde(default)]
+    pub gender: Option<Gender>,
+    #[serde(default)]
+    pub joining_date: Option<KekaDate>,
+    #[serde(default)]
+    pub total_experience_in_days: Option<f64>,
+    #[serde(default)]
+    pub professional_summary: Option<String>,
+    #[serde(default)]
+    pub date_of_birth: Option<KekaDate>,
+    #[serde(default)]
+    pub resignation_submitted_date: Option<KekaDate>,
+    #[serde(default)]
+    pub exit_date: Option<KekaDate>,
+    #[serde(default)]
+    pub employment_status: Option<EmploymentStatus>,
+    #[serde(default)]
+    pub account_status: Option<AccountStatus>,
+    #[serde(default)]
+    pub invitation_status: Option<InvitationStatus>,
+    #[serde(default)]
+    pub exit_status: Option<ExitStatus>,
+    #[serde(default)]
+    pub exit_type: Option<ExitType>,
+    /// Shape undocumented (a string or a reference object): kept raw.
+    #[serde(default)]
+    pub exit_reason: Option<serde_json::Value>,
+    #[serde(default)]
+    pub work_phone: Option<String>,
+    #[serde(default)]
+    pub home_phone: Option<String>,
+    #[serde(default)]
+    pub mobile_phone: Option<String>,
+    /// Shape undocumented (an integer enum or a string): kept raw.
+    #[serde(default)]
+    pub blood_group: Option<serde_json::Value>,
+    #[serde(default)]
+    pub attendance_number: Option<String>,
+    #[serde(default)]
+    pub probation_end_date: Option<KekaDate>,
+    #[serde(default)]
+    pub current_address: Option<Address>,
+    #[serde(default)]
+    pub permanent_address: Option<Address>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub relations: Vec<Relation>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub education_details: Vec<serde_json::Value>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub experience_details: Vec<serde_json::Value>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub custom_fields: Vec<CustomField>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub groups: Vec<EmployeeGroup>,
+    #[serde(default)]
+    pub holiday_calendar_id: Option<serde_json::Value>,
+    #[serde(default)]
+    pub leave_plan_info: Option<TitleRef>,
+    #[serde(default)]
+    pub band_info: Option<TitleRef>,
+    #[serde(default)]
+    pub pay_grade_info: Option<TitleRef>,
+    #[serde(default)]
+    pub shift_policy_info: Option<TitleRef>,
+    #[serde(default)]
+    pub weekly_off_policy_info: Option<TitleRef>,
+    #[serde(default)]
+    pub capture_scheme_info: Option<TitleRef>,
+    #[serde(default)]
+    pub tracking_policy_info: Option<TitleRef>,
+    #[serde(default)]
+    pub expense_policy_info: Option<TitleRef>,
+    #[serde(default)]
+    pub overtime_policy_info: Option<TitleRef>,
+}
+
+/// `{id, firstName, lastName, email}`: how an employee points at a manager.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmployeeRef {
+    pub id: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedRef {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EmployeeImage {
+    pub file_name: Option<String>,
+    /// Keyed by size, e.g. `"50x50"`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub thumbs: BTreeMap<String, String>,
+}
+
+/// One of the employee's groups: `{id, title, groupType}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmployeeGroup {
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub group_type: Option<SystemGroupType>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomField {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub r#type: Option<serde_json::Value>,
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relation {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub relation_type: Option<serde_json::Value>,
+    #[serde(default)]
+    pub gender: Option<Gender>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub date_of_birth: Option<KekaDate>,
+    #[serde(default)]
+    pub profession: Option<String>,
+    #[serde(default)]
+    pub mobile: Option<String>,
+}
+
+impl Employee {
+    /// The department group (`groupType == 2`), which is how Keka exposes an employee's department.
+    pub fn group_of_type(&self, kind: SystemGroupType) -> Option<&EmployeeGroup> {
+        self.groups.iter().find(|group| group.group_type == Some(kind))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_enum_values_and_missing_fields_decode() {
+        let employee: Employee = serde_json::from_value(serde_json::json!({
+            "id": "e1",
+            "employmentStatus": 7,
+            "gender": "Female",
+            "jobTitle": {"identifier": "t1", "title": "Engineer"},
+            "groups": [{"id": "g1", "title": "Sales", "groupType": 2}, {"id": "g2", "title": "Guild", "groupType": 42}],
+            "relations": null,
+            "someFieldKekaAddedLater": {"x": 1}
+        }))
+        .unwrap();
+        assert_eq!(employee.employment_status, Some(EmploymentStatus::Unknown(7)));
+        assert_eq!(employee.gender, Some(Gender::Female));
+        assert_eq!(employee.group_of_type(SystemGroupType::Department).unwrap().id, "g1");
+        assert_eq!(employee.groups[1].group_type, Some(SystemGroupType::Unknown(42)));
+        assert!(employee.relations.is_empty());
+        assert!(employee.email.is_none());
+    }
+}

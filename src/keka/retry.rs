@@ -1,0 +1,149 @@
+//! When to try a Keka call again, and how long to wait first. Pure functions: the loop that
+//! sleeps and resends lives in the client, so every rule here is table-tested without a clock.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// What happened on one attempt, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Keka answered with this status (and maybe a `Retry-After`).
+    Status { status: u16, retry_after: Option<Duration> },
+    /// No answer within the request timeout.
+    Timeout,
+    /// The connection failed or broke before a full answer arrived.
+    Connection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    RetryAfter(Duration),
+    GiveUp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Keka's quota window: a 429 without `Retry-After` waits this long, because the
+    /// budget is only sure to be refilled once a whole window has passed.
+    pub rate_limit_window: Duration,
+    /// A 429 asking for a longer wait than this is given up on.
+    pub max_wait: Duration,
+}
+
+/// Decides what to do after an attempt. `retries_done` counts earlier retries (0 after the
+/// first attempt); `jitter` is a random number in `[0, 1)` that spreads concurrent retries.
+pub fn decide(policy: &RetryPolicy, retries_done: u32, outcome: AttemptOutcome, jitter: f64) -> Decision {
+    let retryable_failure = match outcome {
+        AttemptOutcome::Status { status: 429, retry_after } => {
+            if retries_done >= policy.max_retries {
+                return Decision::GiveUp;
+            }
+            let wait = retry_after.unwrap_or(policy.rate_limit_window);
+            return if wait > policy.max_wait { Decision::GiveUp } else { Decision::RetryAfter(wait) };
+        }
+        AttemptOutcome::Status { status, .. } => (500..=599).contains(&status) && status != 501,
+        AttemptOutcome::Timeout | AttemptOutcome::Connection => true,
+    };
+    if !retryable_failure || retries_done >= policy.max_retries {
+        return Decision::GiveUp;
+    }
+    Decision::RetryAfter(backoff(policy, retries_done, jitter))
+}
+
+/// Exponential back-off with "equal jitter": between half and all of `base * 2^retries`, capped.
+pub fn backoff(policy: &RetryPolicy, retries_done: u32, jitter: f64) -> Duration {
+    let factor = 2u32.saturating_pow(retries_done.min(16));
+    let full = policy.backoff_base.saturating_mul(factor).min(policy.backoff_max);
+    let jitter = jitter.clamp(0.0, 1.0);
+    full.mul_f64(0.5 + jitter / 2.0)
+}
+
+/// Reads a `Retry-After` header: either delay-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_retries: 3,
+        backoff_base: Duration::from_millis(100),
+        backoff_max: Duration::from_secs(1),
+        rate_limit_window: Duration::from_secs(60),
+        max_wait: Duration::from_secs(90),
+    };
+
+    fn status(status: u16) -> AttemptOutcome {
+        AttemptOutcome::Status { status, retry_after: None }
+    }
+
+    #[test]
+    fn decisions_follow_the_table() {
+        let ms = Duration::from_millis;
+        let cases: &[(&str, u32, AttemptOutcome, f64, Decision)] = &[
+            (
+                "429 honours Retry-After",
+                0,
+                AttemptOutcome::Status { status: 429, retry_after: Some(ms(7000)) },
+                0.3,
+                Decision::RetryAfter(ms(7000)),
+            ),
+            (
+                "429 without Retry-After waits a window",
+                0,
+                status(429),
+                0.3,
+                Decision::RetryAfter(Duration::from_secs(60)),
+            ),
+            (
+                "429 asking too long gives up",
+                0,
+                AttemptOutcome::Status { status: 429, retry_after: Some(Duration::from_secs(3600)) },
+                0.0,
+                Decision::GiveUp,
+            ),
+            ("429 after the last retry gives up", 3, status(429), 0.0, Decision::GiveUp),
+            ("500 backs off", 0, status(500), 1.0, Decision::RetryAfter(ms(100))),
+            ("502 backs off longer the second time", 1, status(502), 1.0, Decision::RetryAfter(ms(200))),
+            ("503 with no jitter waits half", 2, status(503), 0.0, Decision::RetryAfter(ms(200))),
+            ("504 after the last retry gives up", 3, status(504), 0.5, Decision::GiveUp),
+            ("501 is not transient", 0, status(501), 0.5, Decision::GiveUp),
+            ("timeout backs off", 0, AttemptOutcome::Timeout, 1.0, Decision::RetryAfter(ms(100))),
+            ("connection error backs off", 2, AttemptOutcome::Connection, 1.0, Decision::RetryAfter(ms(400))),
+            ("400 is final", 0, status(400), 0.5, Decision::GiveUp),
+            ("401 is final here (the client refreshes the token itself)", 0, status(401), 0.5, Decision::GiveUp),
+            ("403 is final", 0, status(403), 0.5, Decision::GiveUp),
+            ("404 is final", 0, status(404), 0.5, Decision::GiveUp),
+            ("200 is final", 0, status(200), 0.5, Decision::GiveUp),
+        ];
+        for (name, retries_done, outcome, jitter, expected) in cases {
+            assert_eq!(decide(&POLICY, *retries_done, *outcome, *jitter), *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        assert_eq!(backoff(&POLICY, 10, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(&POLICY, u32::MAX, 1.0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(parse_retry_after("12", now), Some(Duration::from_secs(12)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::from_secs(60)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

@@ -1,0 +1,224 @@
+//! Settings for the sandbox: the programmatic [`SandboxConfig`], the runtime-replaceable
+//! [`FaultConfig`], and the `keka-subgraph sandbox` command-line flags ([`SandboxArgs`]).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// How `/hire/jobs` and `/hire/jobs/{jobId}/candidates` shape their list responses.
+///
+/// Keka's own spec documents bare arrays, while some clients assume the standard list
+/// envelope; the sandbox can serve either so that both decoding paths get exercised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum HireListShape {
+    /// A bare JSON array holding the requested page.
+    #[default]
+    Array,
+    /// The standard `{succeeded, data, pageNumber, ...}` list envelope.
+    Envelope,
+}
+
+/// The API key triple a client must present at `/connect/token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxCredentials {
+    /// `client_id` form field.
+    pub client_id: String,
+    /// `client_secret` form field.
+    pub client_secret: String,
+    /// `api_key` form field.
+    pub api_key: String,
+}
+
+impl Default for SandboxCredentials {
+    fn default() -> Self {
+        Self {
+            client_id: "sandbox-client-id".to_owned(),
+            client_secret: "sandbox-client-secret".to_owned(),
+            api_key: "sandbox-api-key".to_owned(),
+        }
+    }
+}
+
+/// Failure injection for `/api/v1/...` responses (and the token endpoint outage switch).
+///
+/// Rates are fractions in `[0, 1]`. One random draw per API request decides the outcome,
+/// checked in the order error → HTML error → malformed JSON, so the rates add up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Fraction of API requests answered `500` with Keka's error envelope.
+    pub error_rate: f64,
+    /// Delay added to every API response.
+    #[serde(rename = "latency_ms", with = "duration_ms")]
+    pub latency: Duration,
+    /// Fraction of API requests answered `200` with a truncated (invalid) JSON body.
+    pub malformed_json_rate: f64,
+    /// Fraction of API requests answered `502` with an HTML page, as a proxy in front of Keka would.
+    pub html_error_rate: f64,
+    /// When true the token endpoint answers `503`.
+    pub token_endpoint_down: bool,
+}
+
+/// Serialises a [`Duration`] as whole milliseconds.
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+/// Everything needed to start a [`RunningSandbox`](super::RunningSandbox).
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Number of employees in the generated tenant.
+    pub employees: usize,
+    /// Seed for all generated data (and for fault decisions).
+    pub seed: u64,
+    /// Authorised API requests allowed per window; 0 disables the limit.
+    pub rate_limit_per_minute: u32,
+    /// Length of the fixed rate-limit window (Keka: 60 s).
+    pub rate_limit_window: Duration,
+    /// Send `Retry-After` on 429s (Keka does not document doing so).
+    pub retry_after_header: bool,
+    /// Lifetime of issued access tokens (`expires_in`).
+    pub token_ttl: Duration,
+    /// Shape of the hire list endpoints.
+    pub hire_list_shape: HireListShape,
+    /// Reference date for generated data ("today" inside the tenant).
+    pub today: NaiveDate,
+    /// Whether `/hris/locations` ids equal the ids of the OrgLocation groups.
+    pub location_ids_match_groups: bool,
+    /// Credentials the token endpoint accepts.
+    pub credentials: SandboxCredentials,
+    /// Initial fault injection settings.
+    pub faults: FaultConfig,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            employees: 250,
+            seed: 42,
+            rate_limit_per_minute: 50,
+            rate_limit_window: Duration::from_secs(60),
+            retry_after_header: false,
+            token_ttl: Duration::from_secs(86_400),
+            hire_list_shape: HireListShape::Array,
+            today: chrono::Utc::now().date_naive(),
+            location_ids_match_groups: true,
+            credentials: SandboxCredentials::default(),
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// Flags of the `keka-subgraph sandbox` subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SANDBOX_LISTEN", default_value = "127.0.0.1:4010")]
+    pub listen: SocketAddr,
+
+    /// Number of employees to generate.
+    #[arg(long, env = "SANDBOX_EMPLOYEES", default_value_t = 250)]
+    pub employees: usize,
+
+    /// Seed for the generated tenant; the same seed gives the same ids and data.
+    #[arg(long, env = "SANDBOX_SEED", default_value_t = 42)]
+    pub seed: u64,
+
+    /// Authorised API requests allowed per rate-limit window (Keka: 50); 0 disables the limit.
+    #[arg(long, env = "SANDBOX_RATE_LIMIT_PER_MINUTE", default_value_t = 50)]
+    pub rate_limit_per_minute: u32,
+
+    /// Length of the fixed rate-limit window in seconds.
+    #[arg(long, env = "SANDBOX_RATE_LIMIT_WINDOW_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_window_secs: u64,
+
+    /// Send a `Retry-After` header with 429 responses (real Keka is not documented to).
+    #[arg(long, env = "SANDBOX_RETRY_AFTER_HEADER")]
+    pub retry_after_header: bool,
+
+    /// Lifetime of issued access tokens in seconds.
+    #[arg(long, env = "SANDBOX_TOKEN_TTL_SECS", default_value_t = 86_400)]
+    pub token_ttl_secs: u64,
+
+    /// Response shape of /hire/jobs and /hire/jobs/{jobId}/candidates.
+    #[arg(long, env = "SANDBOX_HIRE_LIST_SHAPE", value_enum, default_value_t = HireListShape::Array)]
+    pub hire_list_shape: HireListShape,
+
+    /// Reference date (YYYY-MM-DD) for generated data; defaults to today (UTC).
+    #[arg(long, env = "SANDBOX_TODAY")]
+    pub today: Option<NaiveDate>,
+
+    /// Give /hris/locations ids of their own instead of the OrgLocation group ids.
+    #[arg(long, env = "SANDBOX_DISTINCT_LOCATION_IDS")]
+    pub distinct_location_ids: bool,
+
+    /// Fraction (0..1) of API requests answered 500 with Keka's error envelope.
+    #[arg(long, env = "SANDBOX_ERROR_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub error_rate: f64,
+
+    /// Milliseconds of latency added to every API response.
+    #[arg(long, env = "SANDBOX_LATENCY_MS", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Fraction (0..1) of API requests answered 200 with a truncated JSON body.
+    #[arg(long, env = "SANDBOX_MALFORMED_JSON_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub malformed_json_rate: f64,
+
+    /// Fraction (0..1) of API requests answered 502 with an HTML error page.
+    #[arg(long, env = "SANDBOX_HTML_ERROR_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub html_error_rate: f64,
+
+    /// Make the token endpoint answer 503.
+    #[arg(long, env = "SANDBOX_TOKEN_ENDPOINT_DOWN")]
+    pub token_endpoint_down: bool,
+}
+
+/// Accepts a fraction in `[0, 1]`.
+fn parse_rate(raw: &str) -> Result<f64, String> {
+    let value: f64 = raw.trim().parse().map_err(|e| format!("not a number: {e}"))?;
+    if (0.0..=1.0).contains(&value) { Ok(value) } else { Err(format!("{value} is not between 0 and 1")) }
+}
+
+impl SandboxArgs {
+    /// Turns the flags into a [`SandboxConfig`] (credentials keep their defaults).
+    pub fn into_config(self) -> SandboxConfig {
+        let defaults = SandboxConfig::default();
+        SandboxConfig {
+            listen: self.listen,
+            employees: self.employees,
+            seed: self.seed,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            rate_limit_window: Duration::from_secs(self.rate_limit_window_secs),
+            retry_after_header: self.retry_after_header,
+            token_ttl: Duration::from_secs(self.token_ttl_secs),
+            hire_list_shape: self.hire_list_shape,
+            today: self.today.unwrap_or(defaults.today),
+            location_ids_match_groups: !self.distinct_location_ids,
+            credentials: defaults.credentials,
+            faults: FaultConfig {
+                error_rate: self.error_rate,
+                latency: Duration::from_millis(self.latency_ms),
+                malformed_json_rate: self.malformed_json_rate,
+                html_error_rate: self.html_error_rate,
+                token_endpoint_down: self.token_endpoint_down,
+            },
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! A simulated Keka HR tenant served over HTTP on loopback.
+//!
+//! The sandbox speaks Keka's wire format (paths, envelopes, paging, token endpoint, 401/429
+//! behaviour) from its own definitions, so the product's Keka client can run against it
+//! unchanged: the binary starts it when no Keka credentials are configured, and tests and
+//! benchmarks use it with request counters and fault injection.
+//!
+//! - `config`: [`SandboxConfig`], [`FaultConfig`], the `sandbox` subcommand's [`SandboxArgs`].
+//! - [`tenant`]: the generated data (deterministic in seed, size and "today").
+//! - `wire`: Keka's JSON shapes; `respond`: envelopes; `query`: ASP.NET-style query parsing.
+//! - `auth`, `budget`, `faults`, `stats`: token endpoint and bearer check, fixed-window rate
+//!   limit, failure injection, request counters.
+//! - `routes`: the axum router.
+
+mod auth;
+mod budget;
+mod config;
+mod faults;
+mod ids;
+mod query;
+mod respond;
+mod routes;
+mod state;
+mod stats;
+pub mod tenant;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{FaultConfig, HireListShape, SandboxArgs, SandboxConfig, SandboxCredentials};
+pub use stats::{RouteStat, SandboxStats};
+pub use tenant::Tenant;
+
+use state::AppState;
+use tenant::TenantParams;
+
+/// How long [`RunningSandbox::shutdown`] waits for in-flight requests before aborting.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A sandbox serving in a background task. Dropping it stops the server.
+#[derive(Debug)]
+pub struct RunningSandbox {
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningSandbox {
+    /// Generates the tenant, binds `config.listen` (port 0 allowed), serves in a spawned tokio task.
+    pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
+        let params = TenantParams {
+            seed: config.seed,
+            employees: config.employees,
+            today: config.today,
+            location_ids_match_groups: config.location_ids_match_groups,
+        };
+        // Generation is CPU work (tens of milliseconds for 10,000 employees in release builds);
+        // keep it off the async worker threads.
+        let tenant = tokio::task::spawn_blocking(move || Tenant::generate(params))
+            .await
+            .context("tenant generation panicked")?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding the Keka sandbox to {}", config.listen))?;
+        let addr = listener.local_addr().context("reading the sandbox's bound address")?;
+        let state = Arc::new(AppState::new(config, Arc::new(tenant), addr));
+        let app = routes::router(state.clone());
+
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // A dropped sender also means "stop".
+                    let _ = signal.await;
+                })
+                .await;
+            if let Err(err) = served {
+                tracing::error!(error = %err, "Keka sandbox server failed");
+            }
+        });
+        tracing::info!(
+            %addr,
+            employees = state.tenant.employees.len(),
+            seed = state.config.seed,
+            "Keka sandbox listening"
+        );
+        Ok(RunningSandbox { state, addr, shutdown: Some(shutdown), task: Some(task) })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// e.g. `http://127.0.0.1:PORT/api/v1` (what `KEKA_BASE_URL` should be).
+    pub fn base_url(&self) -> String {
+        format!("{}/api/v1", self.state.origin)
+    }
+
+    /// e.g. `http://127.0.0.1:PORT/connect/token` (what `KEKA_TOKEN_URL` should be).
+    pub fn token_url(&self) -> String {
+        format!("{}/connect/token", self.state.origin)
+    }
+
+    /// The credentials the token endpoint accepts.
+    pub fn credentials(&self) -> &SandboxCredentials {
+        &self.state.config.credentials
+    }
+
+    /// Snapshot of request counters.
+    pub fn stats(&self) -> SandboxStats {
+        self.state.stats.snapshot()
+    }
+
+    /// Zeroes the request counters.
+    pub fn reset_stats(&self) {
+        self.state.stats.reset();
+    }
+
+    /// Replaces the fault configuration at runtime.
+    pub fn set_faults(&self, faults: FaultConfig) {
+        self.state.faults.set(faults);
+    }
+
+    /// Invalidates every issued access token (the next API call with one gets 401).
+    pub fn revoke_tokens(&self) {
+        self.state.tokens.revoke_all();
+    }
+
+    /// Read-only access to the generated data.
+    pub fn tenant(&self) -> &Tenant {
+        &self.state.tenant
+    }
+
+    /// Shared handle to the generated data (outlives the server if kept).
+    pub fn tenant_arc(&self) -> Arc<Tenant> {
+        Arc::clone(&self.state.tenant)
+    }
+
+    /// Graceful stop: stops accepting connections, lets in-flight requests finish (up to a
+    /// few seconds), then returns.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        // Signal open connections to finish and stop the accept loop right away; the server
+        // task must not outlive its handle.
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

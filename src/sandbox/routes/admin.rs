@@ -1,0 +1,88 @@
+//! Admin endpoints under `/__sandbox`: never authenticated, rate limited, faulted or counted.
+//! They let a developer or a test inspect counters, inject faults and revoke tokens over HTTP.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::sandbox::config::FaultConfig;
+use crate::sandbox::respond;
+use crate::sandbox::state::AppState;
+
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/__sandbox", get(info))
+        .route("/__sandbox/", get(info))
+        .route("/__sandbox/stats", get(stats))
+        .route("/__sandbox/stats/reset", post(reset_stats))
+        .route("/__sandbox/faults", get(faults).put(set_faults))
+        .route("/__sandbox/revoke-tokens", post(revoke_tokens))
+}
+
+/// How to point a client at this sandbox.
+async fn info(State(app): State<Arc<AppState>>) -> Response {
+    let c = &app.config;
+    respond::json(
+        StatusCode::OK,
+        &json!({
+            "service": "Keka API sandbox",
+            "baseUrl": format!("{}/api/v1", app.origin),
+            "tokenUrl": format!("{}/connect/token", app.origin),
+            "grantType": "kekaapi",
+            "scope": "kekaapi",
+            "credentials": {
+                "clientId": c.credentials.client_id,
+                "clientSecret": c.credentials.client_secret,
+                "apiKey": c.credentials.api_key,
+            },
+            "tenant": {
+                "company": app.tenant.company.name,
+                "employees": app.tenant.employees.len(),
+                "seed": c.seed,
+                "today": app.tenant.today.to_string(),
+            },
+            "rateLimit": {
+                "requestsPerWindow": c.rate_limit_per_minute,
+                "windowSecs": c.rate_limit_window.as_secs_f64(),
+                "retryAfterHeader": c.retry_after_header,
+            },
+            "tokenTtlSecs": c.token_ttl.as_secs(),
+            "hireListShape": c.hire_list_shape,
+            "faults": app.faults.current(),
+            "admin": {
+                "stats": "/__sandbox/stats",
+                "resetStats": "POST /__sandbox/stats/reset",
+                "faults": "GET|PUT /__sandbox/faults",
+                "revokeTokens": "POST /__sandbox/revoke-tokens",
+            },
+        }),
+    )
+}
+
+async fn stats(State(app): State<Arc<AppState>>) -> Response {
+    respond::json(StatusCode::OK, &app.stats.snapshot())
+}
+
+async fn reset_stats(State(app): State<Arc<AppState>>) -> StatusCode {
+    app.stats.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn faults(State(app): State<Arc<AppState>>) -> Response {
+    respond::json(StatusCode::OK, &app.faults.current())
+}
+
+async fn set_faults(State(app): State<Arc<AppState>>, Json(faults): Json<FaultConfig>) -> Response {
+    app.faults.set(faults);
+    respond::json(StatusCode::OK, &app.faults.current())
+}
+
+async fn revoke_tokens(State(app): State<Arc<AppState>>) -> StatusCode {
+    app.tokens.revoke_all();
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,50 @@
+//! Shared state of a running sandbox: the tenant plus the mutable machinery around it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::auth::TokenStore;
+use super::budget::RateBudget;
+use super::config::SandboxConfig;
+use super::faults::FaultInjector;
+use super::stats::Stats;
+use super::tenant::Tenant;
+
+/// Everything handlers and middleware need; shared behind an `Arc`.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) tenant: Arc<Tenant>,
+    pub(crate) config: SandboxConfig,
+    /// `http://host:port` that clients should use (loopback when bound to a wildcard address).
+    pub(crate) origin: String,
+    pub(crate) tokens: TokenStore,
+    pub(crate) budget: RateBudget,
+    pub(crate) faults: FaultInjector,
+    pub(crate) stats: Stats,
+}
+
+impl AppState {
+    pub(crate) fn new(config: SandboxConfig, tenant: Arc<Tenant>, addr: SocketAddr) -> Self {
+        Self {
+            origin: origin_for(addr),
+            tokens: TokenStore::new(config.token_ttl),
+            budget: RateBudget::new(config.rate_limit_per_minute, config.rate_limit_window),
+            faults: FaultInjector::new(config.faults.clone(), config.seed),
+            stats: Stats::default(),
+            tenant,
+            config,
+        }
+    }
+}
+
+/// The URL origin for a bound address; a wildcard address is reached through loopback.
+pub(crate) fn origin_for(addr: SocketAddr) -> String {
+    let mut reachable = addr;
+    if addr.ip().is_unspecified() {
+        reachable.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{reachable}")
+}
