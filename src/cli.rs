@@ -1,0 +1,234 @@
+//! The command line: subcommands, and flags that fall back to environment variables.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use url::Url;
+
+use crate::graphql::{GraphLimits, Today};
+use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment};
+use crate::sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
+use crate::server::{Application, ServerSettings};
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "keka-subgraph", version, about = "Apollo Federation 2 subgraph over the Keka HR API")]
+pub struct Cli {
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// What to do; without a subcommand the subgraph is served (`serve`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the subgraph (the default). Uses the embedded sandbox when no Keka credentials are set.
+    Serve,
+    /// Run the simulated Keka tenant on its own, to develop or test against.
+    Sandbox(SandboxArgs),
+    /// Print the schema SDL (what `schema.graphql` holds).
+    PrintSchema,
+}
+
+/// Settings of the subgraph server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:4001")]
+    pub listen: SocketAddr,
+    /// How long Keka answers are cached, in seconds.
+    #[arg(long, env = "CACHE_TTL_SECS", default_value_t = 300)]
+    pub cache_ttl_secs: u64,
+    /// How long a stale org snapshot is still served while it is rebuilt, in seconds.
+    #[arg(long, env = "SNAPSHOT_GRACE_SECS", default_value_t = 600)]
+    pub snapshot_grace_secs: u64,
+    /// Largest `first`/`last` on a connection.
+    #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 100)]
+    pub max_page_size: usize,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+    /// Employees in the embedded sandbox (used only without Keka credentials).
+    #[arg(long, env = "SANDBOX_EMPLOYEES", default_value_t = 250)]
+    pub sandbox_employees: usize,
+    /// Seed of the embedded sandbox's data.
+    #[arg(long, env = "SANDBOX_SEED", default_value_t = 42)]
+    pub sandbox_seed: u64,
+    #[command(flatten)]
+    pub keka: KekaArgs,
+}
+
+/// Where Keka is and how to authenticate. Without credentials the product uses the embedded sandbox.
+#[derive(Debug, Clone, Args)]
+pub struct KekaArgs {
+    /// Tenant subdomain: `acme` for `acme.keka.com`.
+    #[arg(long, env = "KEKA_COMPANY")]
+    pub keka_company: Option<String>,
+    /// `keka` (production) or `kekademo` (partner sandbox).
+    #[arg(long, env = "KEKA_ENVIRONMENT", default_value = "keka")]
+    pub keka_environment: KekaEnvironment,
+    /// API root; overrides the one derived from company and environment.
+    #[arg(long, env = "KEKA_BASE_URL")]
+    pub keka_base_url: Option<Url>,
+    /// Token endpoint; overrides the one derived from the environment.
+    #[arg(long, env = "KEKA_TOKEN_URL")]
+    pub keka_token_url: Option<Url>,
+    #[arg(long, env = "KEKA_CLIENT_ID")]
+    pub keka_client_id: Option<String>,
+    /// Secret: prefer the environment variable to the flag (flags show up in `ps`).
+    #[arg(long, env = "KEKA_CLIENT_SECRET", hide_env_values = true)]
+    pub keka_client_secret: Option<SecretString>,
+    /// Secret: prefer the environment variable to the flag.
+    #[arg(long, env = "KEKA_API_KEY", hide_env_values = true)]
+    pub keka_api_key: Option<SecretString>,
+    /// Requests Keka allows per window for this API key.
+    #[arg(long, env = "KEKA_RATE_LIMIT_PER_MINUTE", default_value_t = 50)]
+    pub keka_rate_limit_per_minute: u32,
+    /// Longest a request waits for a rate-limit slot before failing, in seconds.
+    #[arg(long, env = "KEKA_MAX_RATE_LIMIT_WAIT_SECS", default_value_t = 75)]
+    pub keka_max_rate_limit_wait_secs: u64,
+    /// Timeout of one HTTP exchange with Keka, in seconds.
+    #[arg(long, env = "KEKA_REQUEST_TIMEOUT_SECS", default_value_t = 20)]
+    pub keka_request_timeout_secs: u64,
+    /// Retries after a failed attempt (429, 5xx, timeouts, connection errors).
+    #[arg(long, env = "KEKA_MAX_RETRIES", default_value_t = 3)]
+    pub keka_max_retries: u32,
+}
+
+impl KekaArgs {
+    /// True when credentials for a real tenant are configured.
+    pub fn has_credentials(&self) -> bool {
+        self.keka_client_id.is_some() || self.keka_client_secret.is_some() || self.keka_api_key.is_some()
+    }
+
+    /// The client configuration for a real tenant. Every missing setting is named in the error.
+    pub fn to_config(&self) -> anyhow::Result<KekaConfig> {
+        let derived = match &self.keka_company {
+            Some(company) => Some(
+                KekaConfig::tenant_urls(company, self.keka_environment)
+                    .context("KEKA_COMPANY does not make a valid host name")?,
+            ),
+            None => None,
+        };
+        let base_url = match (&self.keka_base_url, &derived) {
+            (Some(url), _) => url.clone(),
+            (None, Some((base, _))) => base.clone(),
+            (None, None) => anyhow::bail!("set KEKA_COMPANY (or KEKA_BASE_URL) to reach a Keka tenant"),
+        };
+        let token_url = match (&self.keka_token_url, &derived) {
+            (Some(url), _) => url.clone(),
+            (None, Some((_, token))) => token.clone(),
+            (None, None) => KekaConfig::tenant_urls("unused", self.keka_environment)?.1,
+        };
+        let credentials = KekaCredentials {
+            client_id: self.keka_client_id.clone().context("KEKA_CLIENT_ID is not set")?,
+            client_secret: self.keka_client_secret.clone().context("KEKA_CLIENT_SECRET is not set")?,
+            api_key: self.keka_api_key.clone().context("KEKA_API_KEY is not set")?,
+        };
+        let mut config = KekaConfig::new(base_url, token_url, credentials);
+        config.rate_limit_per_window = self.keka_rate_limit_per_minute;
+        config.max_rate_limit_wait = Duration::from_secs(self.keka_max_rate_limit_wait_secs);
+        config.request_timeout = Duration::from_secs(self.keka_request_timeout_secs.max(1));
+        config.max_retries = self.keka_max_retries;
+        Ok(config)
+    }
+}
+
+/// Runs the chosen subcommand until it ends or the process is asked to stop.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.serve).await,
+        Command::PrintSchema => {
+            print!("{}", crate::graphql::schema_sdl());
+            Ok(())
+        }
+        Command::Sandbox(args) => {
+            let sandbox = RunningSandbox::start(args.into_config()).await?;
+            let credentials = sandbox.credentials();
+            tracing::info!(
+                base_url = %sandbox.base_url(),
+                token_url = %sandbox.token_url(),
+                client_id = %credentials.client_id,
+                "Keka sandbox listening; point a client at it with KEKA_BASE_URL={} KEKA_TOKEN_URL={} KEKA_CLIENT_ID={} KEKA_CLIENT_SECRET=… KEKA_API_KEY=… (see GET {}/__sandbox/)",
+                sandbox.base_url(),
+                sandbox.token_url(),
+                credentials.client_id,
+                format_args!("http://{}", sandbox.addr()),
+            );
+            shutdown_signal().await;
+            tracing::info!("shutting down the sandbox");
+            sandbox.shutdown().await;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (keka, sandbox) = if args.keka.has_credentials() {
+        (args.keka.to_config()?, None)
+    } else {
+        let config = SandboxConfig {
+            employees: args.sandbox_employees,
+            seed: args.sandbox_seed,
+            today: chrono::Utc::now().date_naive(),
+            rate_limit_per_minute: args.keka.keka_rate_limit_per_minute,
+            ..SandboxConfig::default()
+        };
+        let (sandbox, mut keka) = crate::server::start_embedded_sandbox(config).await?;
+        keka.rate_limit_per_window = args.keka.keka_rate_limit_per_minute;
+        tracing::warn!(
+            keka = %sandbox.base_url(),
+            employees = args.sandbox_employees,
+            "no Keka credentials configured (KEKA_CLIENT_ID, KEKA_CLIENT_SECRET, KEKA_API_KEY): serving SIMULATED data from the embedded Keka sandbox"
+        );
+        (keka, Some(sandbox))
+    };
+    let settings = ServerSettings {
+        listen: args.listen,
+        keka,
+        cache: CacheConfig { ttl: Duration::from_secs(args.cache_ttl_secs.max(1)), ..CacheConfig::default() },
+        snapshot_grace: Duration::from_secs(args.snapshot_grace_secs),
+        limits: GraphLimits { max_page_size: args.max_page_size.max(1) },
+        today: Today::System,
+        max_body_bytes: args.max_body_bytes,
+    };
+    let application = Application::build(settings, sandbox).await?;
+    let address = application.local_addr();
+    tracing::info!(graphiql = %format_args!("http://{address}/"), graphql = %format_args!("http://{address}/graphql"), "keka-subgraph listening; GraphiQL at http://{address}/");
+    application.run_until_stopped(shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

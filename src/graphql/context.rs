@@ -1,0 +1,86 @@
+//! What resolvers share: the long-lived Keka access (schema data) and the per-request loaders.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+use async_graphql::dataloader::DataLoader;
+use chrono::NaiveDate;
+
+use super::loaders::{AttendanceLoader, EmployeeLoader, LeaveBalanceLoader, TimeoffLoader};
+use crate::keka::{CachedKeka, OrgSnapshot, SnapshotSource};
+
+/// Limits that shape answers.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphLimits {
+    /// Largest `first`/`last` accepted on a connection; also the size when neither is given.
+    pub max_page_size: usize,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        Self { max_page_size: 100 }
+    }
+}
+
+/// Which day is "today" for derived fields (in probation, in notice period, default date windows).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Today {
+    /// The server's UTC date.
+    #[default]
+    System,
+    /// A fixed date: tests and demos against a sandbox generated for that day.
+    Fixed(NaiveDate),
+}
+
+impl Today {
+    pub fn date(self) -> NaiveDate {
+        match self {
+            Self::System => chrono::Utc::now().date_naive(),
+            Self::Fixed(date) => date,
+        }
+    }
+}
+
+/// Long-lived state, one per process, held as schema data.
+#[derive(Debug, Clone)]
+pub struct GraphContext {
+    pub keka: CachedKeka,
+    pub snapshot: Arc<SnapshotSource>,
+    pub limits: GraphLimits,
+    pub today: Today,
+}
+
+/// DataLoaders of one request. Per request so their batches and caches never mix users.
+pub struct RequestLoaders {
+    pub employees: DataLoader<EmployeeLoader>,
+    pub timeoff: DataLoader<TimeoffLoader>,
+    pub attendance: DataLoader<AttendanceLoader>,
+    pub balances: DataLoader<LeaveBalanceLoader>,
+}
+
+impl RequestLoaders {
+    /// `spawn` runs each batch; the server passes one that keeps the request's Keka tally.
+    pub fn new<S>(keka: &CachedKeka, spawn: S) -> Self
+    where
+        S: Fn(futures::future::BoxFuture<'static, ()>) + Send + Sync + Clone + 'static,
+    {
+        Self {
+            employees: DataLoader::new(EmployeeLoader::new(keka.clone()), spawn.clone()),
+            timeoff: DataLoader::new(TimeoffLoader::new(keka.clone()), spawn.clone()),
+            attendance: DataLoader::new(AttendanceLoader::new(keka.clone()), spawn.clone()),
+            balances: DataLoader::new(LeaveBalanceLoader::new(keka.clone()), spawn),
+        }
+    }
+}
+
+pub(crate) fn graph<'a>(ctx: &Context<'a>) -> &'a GraphContext {
+    ctx.data_unchecked::<GraphContext>()
+}
+
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestLoaders> {
+    ctx.data::<RequestLoaders>()
+}
+
+pub(crate) async fn snapshot(ctx: &Context<'_>) -> async_graphql::Result<Arc<OrgSnapshot>> {
+    graph(ctx).snapshot.get().await.map_err(super::error::graphql_error)
+}

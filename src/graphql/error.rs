@@ -1,0 +1,110 @@
+//! GraphQL errors: one mapping from the layers below to `extensions.code`.
+//!
+//! Codes follow Apollo's conventions (`BAD_USER_INPUT`, `INTERNAL_SERVER_ERROR`) plus our
+//! `UPSTREAM_*` family for Keka's failures. Details of upstream failures are logged here and
+//! never shown: the client sees a stable code and a plain sentence.
+
+use async_graphql::{Error, ErrorExtensions};
+
+use crate::keka::KekaError;
+
+/// The `extensions.code` values this subgraph emits.
+pub mod code {
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const UPSTREAM_RATE_LIMITED: &str = "UPSTREAM_RATE_LIMITED";
+    pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
+    pub const UPSTREAM_UNAUTHORIZED: &str = "UPSTREAM_UNAUTHORIZED";
+    pub const UPSTREAM_FORBIDDEN: &str = "UPSTREAM_FORBIDDEN";
+    pub const UPSTREAM_BAD_RESPONSE: &str = "UPSTREAM_BAD_RESPONSE";
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+}
+
+/// An error the caller can fix: bad arguments, cursors, page sizes.
+pub fn bad_user_input(message: impl Into<String>) -> Error {
+    Error::new(message).extend_with(|_, extensions| extensions.set("code", code::BAD_USER_INPUT))
+}
+
+/// A thing asked for by id that does not exist (used where `null` is not an option).
+pub fn not_found(message: impl Into<String>) -> Error {
+    Error::new(message).extend_with(|_, extensions| extensions.set("code", code::NOT_FOUND))
+}
+
+/// Maps a Keka failure to a coded GraphQL error, logging what the client is not shown.
+pub fn from_keka(error: &KekaError) -> Error {
+    let (code, message) = match error {
+        KekaError::RateLimited { .. } | KekaError::RateLimitDeadline { .. } => {
+            (code::UPSTREAM_RATE_LIMITED, "Keka's request budget is exhausted for now; try again in a minute")
+        }
+        KekaError::Unauthorized { .. } => (code::UPSTREAM_UNAUTHORIZED, "Keka refused this subgraph's credentials"),
+        KekaError::Forbidden { .. } => {
+            (code::UPSTREAM_FORBIDDEN, "this subgraph's Keka API key has no access to that data")
+        }
+        KekaError::NotFound { .. } => (code::NOT_FOUND, "Keka has no such record"),
+        KekaError::Decode { .. } => {
+            (code::UPSTREAM_BAD_RESPONSE, "Keka answered something this subgraph could not read")
+        }
+        KekaError::Upstream { status, .. } if *status < 500 => {
+            (code::UPSTREAM_BAD_RESPONSE, "Keka refused the request this subgraph made")
+        }
+        KekaError::Upstream { .. } | KekaError::Transport { .. } => {
+            (code::UPSTREAM_UNAVAILABLE, "Keka is unavailable right now")
+        }
+        KekaError::InvalidRequest(_) => (code::INTERNAL_SERVER_ERROR, "this subgraph built an invalid Keka request"),
+    };
+    tracing::warn!(code, error = %error, "Keka call failed");
+    Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
+}
+
+/// Lets resolvers write `keka_call().await.map_err(graphql_error)?`.
+pub fn graphql_error(error: KekaError) -> Error {
+    from_keka(&error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(error: &Error) -> String {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .map(|value| value.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn every_keka_failure_has_a_code_and_hides_details() {
+        let cases = [
+            (KekaError::RateLimited { endpoint: "/x".to_owned(), retry_after: None }, code::UPSTREAM_RATE_LIMITED),
+            (KekaError::Unauthorized { reason: "invalid_client secret=abc".to_owned() }, code::UPSTREAM_UNAUTHORIZED),
+            (KekaError::Forbidden { endpoint: "/hire/jobs".to_owned() }, code::UPSTREAM_FORBIDDEN),
+            (
+                KekaError::Upstream {
+                    endpoint: "/x".to_owned(),
+                    status: 503,
+                    errors: vec!["db down at 10.0.0.1".to_owned()],
+                },
+                code::UPSTREAM_UNAVAILABLE,
+            ),
+            (
+                KekaError::Upstream { endpoint: "/x".to_owned(), status: 400, errors: vec![] },
+                code::UPSTREAM_BAD_RESPONSE,
+            ),
+            (
+                KekaError::Transport { endpoint: "/x".to_owned(), message: "reset".to_owned(), timed_out: false },
+                code::UPSTREAM_UNAVAILABLE,
+            ),
+            (
+                KekaError::Decode { endpoint: "/x".to_owned(), path: "data[0].id".to_owned(), message: "m".to_owned() },
+                code::UPSTREAM_BAD_RESPONSE,
+            ),
+        ];
+        for (error, expected) in cases {
+            let mapped = from_keka(&error);
+            assert_eq!(code_of(&mapped), format!("\"{expected}\""), "{error:?}");
+            assert!(!mapped.message.contains("secret") && !mapped.message.contains("10.0.0.1"), "{}", mapped.message);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! DataLoaders: many lookups made while resolving one request become a few Keka calls.
+//!
+//! Keys are newtypes per lookup. Each loader groups its keys into the fewest Keka requests
+//! (`employeeIds=` batches of the client's chunk size) through the cached client, so warm
+//! lookups cost nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use chrono::NaiveDate;
+
+use crate::keka::models::{AttendanceDay, Employee, LeaveBalance, LeaveRequest};
+use crate::keka::{CachedKeka, KekaError};
+
+/// Ids per leave or attendance request: keeps URLs short, like the client's employee batches.
+const IDS_PER_CALL: usize = 50;
+
+pub struct EmployeeLoader {
+    keka: CachedKeka,
+}
+
+impl EmployeeLoader {
+    pub fn new(keka: CachedKeka) -> Self {
+        Self { keka }
+    }
+}
+
+impl Loader<String> for EmployeeLoader {
+    type Value = Arc<Employee>;
+    type Error = KekaError;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, Arc<Employee>>, KekaError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.keka.employees_by_ids(ids).await
+    }
+}
+
+/// One employee's leave or attendance in a date range.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmployeeRange {
+    pub employee_id: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// Groups keys by date range, so each range is one call (per chunk of ids) for everybody asking.
+fn by_range(keys: &[EmployeeRange]) -> BTreeMap<(NaiveDate, NaiveDate), Vec<String>> {
+    let mut ranges: BTreeMap<(NaiveDate, NaiveDate), Vec<String>> = BTreeMap::new();
+    for key in keys {
+        ranges.entry((key.from, key.to)).or_default().push(key.employee_id.clone());
+    }
+    for ids in ranges.values_mut() {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    ranges
+}
+
+pub struct TimeoffLoader {
+    keka: CachedKeka,
+}
+
+impl TimeoffLoader {
+    pub fn new(keka: CachedKeka) -> Self {
+        Self { keka }
+    }
+}
+
+impl Loader<EmployeeRange> for TimeoffLoader {
+    type Value = Arc<Vec<LeaveRequest>>;
+    type Error = KekaError;
+
+    async fn load(&self, keys: &[EmployeeRange]) -> Result<HashMap<EmployeeRange, Self::Value>, KekaError> {
+        let mut found: HashMap<EmployeeRange, Vec<LeaveRequest>> =
+            keys.iter().map(|key| (key.clone(), Vec::new())).collect();
+        for ((from, to), ids) in by_range(keys) {
+            for chunk in ids.chunks(IDS_PER_CALL) {
+                for request in self.keka.leave_requests(chunk, from, to).await?.iter() {
+                    let Some(employee_id) = request.employee_identifier.clone() else { continue };
+                    if let Some(requests) = found.get_mut(&EmployeeRange { employee_id, from, to }) {
+                        requests.push(request.clone());
+                    }
+                }
+            }
+        }
+        Ok(found.into_iter().map(|(key, requests)| (key, Arc::new(requests))).collect())
+    }
+}
+
+pub struct AttendanceLoader {
+    keka: CachedKeka,
+}
+
+impl AttendanceLoader {
+    pub fn new(keka: CachedKeka) -> Self {
+        Self { keka }
+    }
+}
+
+impl Loader<EmployeeRange> for AttendanceLoader {
+    type Value = Arc<Vec<AttendanceDay>>;
+    type Error = KekaError;
+
+    async fn load(&self, keys: &[EmployeeRange]) -> Result<HashMap<EmployeeRange, Self::Value>, KekaError> {
+        let mut found: HashMap<EmployeeRange, Vec<AttendanceDay>> =
+            keys.iter().map(|key| (key.clone(), Vec::new())).collect();
+        for ((from, to), ids) in by_range(keys) {
+            for chunk in ids.chunks(IDS_PER_CALL) {
+                for day in self.keka.attendance(chunk, from, to).await?.iter() {
+                    let key = EmployeeRange { employee_id: day.employee_identifier.clone(), from, to };
+                    if let Some(days) = found.get_mut(&key) {
+                        days.push(day.clone());
+                    }
+                }
+            }
+        }
+        Ok(found
+            .into_iter()
+            .map(|(key, mut days)| {
+                days.sort_by_key(|day| day.attendance_date);
+                (key, Arc::new(days))
+            })
+            .collect())
+    }
+}
+
+pub struct LeaveBalanceLoader {
+    keka: CachedKeka,
+}
+
+impl LeaveBalanceLoader {
+    pub fn new(keka: CachedKeka) -> Self {
+        Self { keka }
+    }
+}
+
+impl Loader<String> for LeaveBalanceLoader {
+    type Value = Arc<Vec<LeaveBalance>>;
+    type Error = KekaError;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, Self::Value>, KekaError> {
+        let mut found: HashMap<String, Arc<Vec<LeaveBalance>>> = HashMap::with_capacity(ids.len());
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(IDS_PER_CALL) {
+            for employee in self.keka.leave_balances(chunk).await?.iter() {
+                found.insert(employee.employee_identifier.clone(), Arc::new(employee.leave_balance.clone()));
+            }
+        }
+        for id in ids {
+            found.entry(id).or_default();
+        }
+        Ok(found)
+    }
+}

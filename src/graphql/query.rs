@@ -1,0 +1,300 @@
+//! The Query root: entry points into the graph. Validates input, then delegates to the types.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::connection::{OffsetConnection, RelayArgs, ValidArgs, connection_from_slice};
+use super::context::{graph, snapshot};
+use super::error::{bad_user_input, graphql_error};
+use super::types::employee::{Employee, date_range};
+use super::types::enums::{EmploymentStatus, GroupKind, JobStatus, PreboardingStage, PreboardingStatus, TimeoffStatus};
+use super::types::hire::{Job, PreboardingCandidate, find_job};
+use super::types::org::{Group, GroupType, Office, find_group, groups_of_kind};
+use super::types::time::{TimeoffRequest, TimeoffType};
+use crate::keka::models::Employee as KekaEmployee;
+use crate::keka::{EmployeeFilter, KekaError, PageRequest, PreboardingFilter};
+
+/// Which employees to list. Filters combine with AND.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct EmployeesFilter {
+    /// Only these employment statuses (e.g. `[WORKING]`).
+    pub employment_status: Option<Vec<EmploymentStatus>>,
+    /// Only people in (true) or out of (false) probation.
+    pub in_probation: Option<bool>,
+    /// Only people serving (true) or not serving (false) notice.
+    pub in_notice_period: Option<bool>,
+    /// Only records changed in Keka since this instant.
+    pub modified_since: Option<DateTime<Utc>>,
+    /// First, last or display name contains this text (at least 3 characters).
+    pub search: Option<String>,
+    /// Only members of this group (department, team, business unit…).
+    pub group_id: Option<ID>,
+    /// Only people working from this office.
+    pub office_id: Option<ID>,
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// An employee by Keka id; null if there is none.
+    async fn employee(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Employee>> {
+        Employee::load(ctx, &id).await
+    }
+
+    /// An employee by work email (case-insensitive); null if there is none.
+    async fn employee_by_email(&self, ctx: &Context<'_>, email: String) -> Result<Option<Employee>> {
+        if !email.contains('@') {
+            return Err(bad_user_input("`email` must be an email address"));
+        }
+        let context = graph(ctx);
+        if let Some(snapshot) = context.snapshot.peek() {
+            return Ok(snapshot.employee_by_email(&email).cloned().map(Employee));
+        }
+        match context.keka.employee_by_work_email(&email).await {
+            Ok(found) => Ok(found.map(Employee)),
+            // The search endpoint is thinly documented: if Keka refuses it, look through everyone instead.
+            Err(
+                KekaError::NotFound { .. } | KekaError::Upstream { status: 400..=499, .. } | KekaError::Decode { .. },
+            ) => Ok(snapshot(ctx).await?.employee_by_email(&email).cloned().map(Employee)),
+            Err(error) => Err(graphql_error(error)),
+        }
+    }
+
+    /// Employees, page by page, in Keka's order.
+    async fn employees(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<EmployeesFilter>,
+    ) -> Result<OffsetConnection<Employee>> {
+        let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
+        let filter = filter.unwrap_or_default();
+        if let Some(search) = &filter.search
+            && search.trim().chars().count() < 3
+        {
+            return Err(bad_user_input("`search` needs at least 3 characters"));
+        }
+        if filter.group_id.is_some() || filter.office_id.is_some() {
+            return employees_from_snapshot(ctx, &filter, &args).await;
+        }
+        let keka_filter = keka_filter(&filter);
+        if keka_filter == EmployeeFilter::default()
+            && let Some(snapshot) = graph(ctx).snapshot.fresh()
+        {
+            // Everyone is already in memory, in Keka's order: no need to ask again.
+            return Ok(connection_from_slice(snapshot.employees(), &args, |employee| Employee(employee.clone())));
+        }
+        employees_from_keka_pages(ctx, &keka_filter, &args).await
+    }
+
+    /// A group by id; null if there is none.
+    async fn group(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Group>> {
+        find_group(ctx, &id).await
+    }
+
+    /// Groups, optionally of one kind (e.g. every `DEPARTMENT`).
+    async fn groups(&self, ctx: &Context<'_>, kind: Option<GroupKind>) -> Result<Vec<Group>> {
+        groups_of_kind(ctx, kind).await
+    }
+
+    /// The kinds of groups configured in Keka.
+    async fn group_types(&self, ctx: &Context<'_>) -> Result<Vec<GroupType>> {
+        let types = graph(ctx).keka.group_types().await.map_err(graphql_error)?;
+        Ok(types.iter().cloned().map(GroupType).collect())
+    }
+
+    /// Leave types (casual, sick…).
+    async fn timeoff_types(&self, ctx: &Context<'_>) -> Result<Vec<TimeoffType>> {
+        let types = graph(ctx).keka.leave_types().await.map_err(graphql_error)?;
+        Ok(types.iter().cloned().map(TimeoffType).collect())
+    }
+
+    // Each argument is a GraphQL argument: the count is the API's, not a design smell.
+    #[allow(clippy::too_many_arguments)]
+    /// Who is out: time-off requests overlapping `from`..`to` (default: today), by start date.
+    async fn timeoff_requests(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        status: Option<Vec<TimeoffStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<OffsetConnection<TimeoffRequest>> {
+        let context = graph(ctx);
+        let args = RelayArgs::new(first, after, last, before).validate(context.limits.max_page_size)?;
+        let today = context.today.date();
+        let (from, to) = date_range(from, to, today, today)?;
+        let requests = context.keka.leave_requests(&[], from, to).await.map_err(graphql_error)?;
+        let mut matching: Vec<TimeoffRequest> = requests
+            .iter()
+            .map(|request| TimeoffRequest(Arc::new(request.clone())))
+            .filter(|request| request.overlaps(from, to))
+            .filter(|request| status.as_ref().is_none_or(|wanted| wanted.contains(&request.status_value())))
+            .collect();
+        matching.sort_by(|a, b| (a.0.from_date, &a.0.id).cmp(&(b.0.from_date, &b.0.id)));
+        Ok(connection_from_slice(&matching, &args, Clone::clone))
+    }
+
+    /// An office by id; null if there is none.
+    async fn office(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Office>> {
+        let locations = graph(ctx).keka.locations().await.map_err(graphql_error)?;
+        Ok(locations.iter().find(|location| location.id == *id).map(|location| Office(Arc::new(location.clone()))))
+    }
+
+    /// Every office (Keka's locations).
+    async fn offices(&self, ctx: &Context<'_>) -> Result<Vec<Office>> {
+        let locations = graph(ctx).keka.locations().await.map_err(graphql_error)?;
+        Ok(locations.iter().map(|location| Office(Arc::new(location.clone()))).collect())
+    }
+
+    /// A job by id; null if there is none.
+    async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
+        find_job(ctx, &id).await
+    }
+
+    /// Jobs in Keka Hire, optionally of some statuses.
+    async fn jobs(&self, ctx: &Context<'_>, status: Option<Vec<JobStatus>>) -> Result<Vec<Job>> {
+        let jobs = graph(ctx).keka.jobs(None).await.map_err(graphql_error)?;
+        Ok(jobs
+            .iter()
+            .map(|job| Job(Arc::new(job.clone())))
+            .filter(|job| status.as_ref().is_none_or(|wanted| wanted.contains(&JobStatus::from(job.0.status))))
+            .collect())
+    }
+
+    /// People going through preboarding, optionally at one stage or status.
+    async fn preboarding_candidates(
+        &self,
+        ctx: &Context<'_>,
+        stage: Option<PreboardingStage>,
+        status: Option<PreboardingStatus>,
+    ) -> Result<Vec<PreboardingCandidate>> {
+        let candidates =
+            graph(ctx).keka.preboarding_candidates(&PreboardingFilter::default()).await.map_err(graphql_error)?;
+        Ok(candidates
+            .iter()
+            .map(|candidate| PreboardingCandidate(Arc::new(candidate.clone())))
+            .filter(|candidate| stage.is_none_or(|stage| PreboardingStage::from(candidate.0.stage) == stage))
+            .filter(|candidate| status.is_none_or(|status| PreboardingStatus::from(candidate.0.status) == status))
+            .collect())
+    }
+}
+
+fn keka_filter(filter: &EmployeesFilter) -> EmployeeFilter {
+    EmployeeFilter {
+        employment_status: filter.employment_status.iter().flatten().filter_map(|status| status.to_keka()).collect(),
+        in_probation: filter.in_probation,
+        in_notice_period: filter.in_notice_period,
+        modified_since: filter.modified_since,
+        search_key: filter.search.as_ref().map(|search| search.trim().to_owned()),
+        ..EmployeeFilter::default()
+    }
+}
+
+/// Serves a window from exactly the Keka pages that cover it. Pages are fixed at the client's
+/// page size (200), so every window maps to the same cached pages.
+async fn employees_from_keka_pages(
+    ctx: &Context<'_>,
+    filter: &EmployeeFilter,
+    args: &ValidArgs,
+) -> Result<OffsetConnection<Employee>> {
+    let keka = &graph(ctx).keka;
+    let page_size = keka.client().config().page_size.clamp(1, PageRequest::MAX_SIZE) as usize;
+    let page_of = |position: usize| (position / page_size) as u32 + 1;
+    let probe_number = args.start_hint().map_or(1, page_of);
+    let probe =
+        keka.employees_page(filter, PageRequest::new(probe_number, page_size as u32)).await.map_err(graphql_error)?;
+    let total = probe.total_records.map_or_else(
+        || (probe.number as usize - 1) * page_size + probe.items.len() + usize::from(probe.has_next),
+        |total| total as usize,
+    );
+    let window = args.window(total);
+    let mut nodes = Vec::with_capacity(window.len());
+    if !window.is_empty() {
+        let numbers: Vec<u32> = (page_of(window.start)..=page_of(window.end - 1)).collect();
+        let pages = futures::future::try_join_all(numbers.iter().map(|number| {
+            let probe = probe.clone();
+            async move {
+                if *number == probe.number {
+                    Ok(probe)
+                } else {
+                    keka.employees_page(filter, PageRequest::new(*number, page_size as u32)).await
+                }
+            }
+        }))
+        .await
+        .map_err(graphql_error)?;
+        for position in window.start..window.end {
+            let page = &pages[(page_of(position) - numbers[0]) as usize];
+            if let Some(employee) = page.items.get(position % page_size) {
+                nodes.push(Employee(employee.clone()));
+            }
+        }
+    }
+    let window = crate::graphql::connection::Window { end: window.start + nodes.len(), ..window };
+    Ok(window.into_connection(nodes))
+}
+
+/// Group and office filters are not Keka filters: answer from the org snapshot.
+async fn employees_from_snapshot(
+    ctx: &Context<'_>,
+    filter: &EmployeesFilter,
+    args: &ValidArgs,
+) -> Result<OffsetConnection<Employee>> {
+    let snapshot = snapshot(ctx).await?;
+    let today = graph(ctx).today.date();
+    let mut people: Vec<Arc<KekaEmployee>> = match (&filter.group_id, &filter.office_id) {
+        (Some(group_id), _) => snapshot.group_members(group_id),
+        (None, Some(_)) => snapshot.employees().to_vec(),
+        (None, None) => unreachable!("only called with a group or office filter"),
+    };
+    if let Some(office_id) = &filter.office_id {
+        let office = Query.office(ctx, office_id.clone()).await?;
+        let group_id = match office {
+            Some(office) => office.group_id(ctx).await?,
+            None => None,
+        };
+        let members: HashSet<String> =
+            group_id.map(|id| snapshot.group_members(&id).iter().map(|e| e.id.clone()).collect()).unwrap_or_default();
+        people.retain(|employee| members.contains(&employee.id));
+    }
+    if let Some(statuses) = &filter.employment_status {
+        people.retain(|employee| statuses.contains(&EmploymentStatus::from(employee.employment_status)));
+    }
+    if let Some(in_probation) = filter.in_probation {
+        people.retain(|employee| Employee(employee.clone()).in_probation_on(today) == in_probation);
+    }
+    if let Some(in_notice) = filter.in_notice_period {
+        people.retain(|employee| Employee(employee.clone()).in_notice_period_on(today) == in_notice);
+    }
+    if let Some(search) = &filter.search {
+        let needle = search.trim().to_lowercase();
+        people.retain(|employee| {
+            [&employee.first_name, &employee.last_name, &employee.display_name]
+                .into_iter()
+                .flatten()
+                .any(|name| name.to_lowercase().contains(&needle))
+        });
+    }
+    if let Some(since) = filter.modified_since {
+        // Keka does not say when a record changed, so ask it which ones did.
+        let changed = graph(ctx)
+            .keka
+            .all_employees(&EmployeeFilter { modified_since: Some(since), ..EmployeeFilter::default() })
+            .await
+            .map_err(graphql_error)?;
+        let changed: HashSet<&str> = changed.iter().map(|employee| employee.id.as_str()).collect();
+        people.retain(|employee| changed.contains(employee.id.as_str()));
+    }
+    Ok(connection_from_slice(&people, args, |employee| Employee(employee.clone())))
+}

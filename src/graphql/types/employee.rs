@@ -1,0 +1,324 @@
+//! `Employee`: a person in Keka, and the edges of the org graph that start at them.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{Days, NaiveDate};
+
+use super::enums::{EmploymentStatus, Gender, GroupKind, TimeType, TimeoffStatus, WorkerType};
+use super::org::{Address, Group, Office, find_group, office_of};
+use super::time::{AttendanceDay, LeaveBalance, TimeoffRequest};
+use crate::graphql::connection::{OffsetConnection, RelayArgs, connection_from_slice};
+use crate::graphql::context::{graph, loaders, snapshot};
+use crate::graphql::error::{bad_user_input, graphql_error};
+use crate::graphql::loaders::EmployeeRange;
+use crate::keka::is_working;
+use crate::keka::models::{self as keka, SystemGroupType};
+
+/// Longest date range a single field may ask for.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+/// A person in the company, working or relieved.
+#[derive(Clone)]
+pub struct Employee(pub Arc<keka::Employee>);
+
+impl Employee {
+    /// Loads an employee by Keka id through the request's batch loader; `None` if Keka has no such id.
+    pub async fn load(ctx: &Context<'_>, id: &str) -> Result<Option<Self>> {
+        let found = loaders(ctx)?.employees.load_one(id.to_owned()).await.map_err(graphql_error)?;
+        Ok(found.map(Self))
+    }
+
+    async fn load_ref(ctx: &Context<'_>, reference: Option<&keka::EmployeeRef>) -> Result<Option<Self>> {
+        match reference {
+            Some(reference) => Self::load(ctx, &reference.id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub fn in_probation_on(&self, today: NaiveDate) -> bool {
+        is_working(&self.0) && self.0.probation_end_date.is_some_and(|end| end.date() > today)
+    }
+
+    pub fn in_notice_period_on(&self, today: NaiveDate) -> bool {
+        is_working(&self.0)
+            && self.0.resignation_submitted_date.is_some()
+            && self.0.exit_date.is_some_and(|exit| exit.date() >= today)
+    }
+}
+
+/// Checks and defaults a date range argument pair.
+pub fn date_range(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    default_from: NaiveDate,
+    default_to: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate)> {
+    let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
+    if from > to {
+        return Err(bad_user_input(format!("`from` ({from}) must not be after `to` ({to})")));
+    }
+    if (to - from).num_days() >= MAX_RANGE_DAYS {
+        return Err(bad_user_input(format!("the range from {from} to {to} is longer than {MAX_RANGE_DAYS} days")));
+    }
+    Ok((from, to))
+}
+
+fn days(n: u64) -> Days {
+    Days::new(n)
+}
+
+/// A person.
+#[Object]
+impl Employee {
+    /// Keka's id for the employee (a GUID).
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// The company's employee number, e.g. `EMP-0042`.
+    async fn employee_number(&self) -> Option<&str> {
+        self.0.employee_number.as_deref()
+    }
+
+    /// The name shown across Keka.
+    async fn display_name(&self) -> Option<String> {
+        self.0.display_name.clone().or_else(|| {
+            let parts: Vec<&str> =
+                [self.0.first_name.as_deref(), self.0.last_name.as_deref()].into_iter().flatten().collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        })
+    }
+
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+
+    async fn middle_name(&self) -> Option<&str> {
+        self.0.middle_name.as_deref()
+    }
+
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+
+    /// Work email address.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    /// Job title, e.g. "Senior Engineer".
+    async fn job_title(&self) -> Option<&str> {
+        self.0.job_title.as_ref().and_then(|title| title.title.as_deref())
+    }
+
+    /// Whether the person works here now or has left.
+    async fn employment_status(&self) -> EmploymentStatus {
+        self.0.employment_status.into()
+    }
+
+    /// First working day.
+    async fn joining_date(&self) -> Option<NaiveDate> {
+        self.0.joining_date.map(|date| date.date())
+    }
+
+    /// Last working day: in the past for people who left, in the future for people serving notice.
+    async fn exit_date(&self) -> Option<NaiveDate> {
+        self.0.exit_date.map(|date| date.date())
+    }
+
+    /// When the person handed in their resignation, if they did.
+    async fn resignation_date(&self) -> Option<NaiveDate> {
+        self.0.resignation_submitted_date.map(|date| date.date())
+    }
+
+    /// Still within the probation period today.
+    async fn in_probation(&self, ctx: &Context<'_>) -> bool {
+        self.in_probation_on(graph(ctx).today.date())
+    }
+
+    /// When probation ends (or ended).
+    async fn probation_end_date(&self) -> Option<NaiveDate> {
+        self.0.probation_end_date.map(|date| date.date())
+    }
+
+    /// Has resigned and is working out the notice period.
+    async fn in_notice_period(&self, ctx: &Context<'_>) -> bool {
+        self.in_notice_period_on(graph(ctx).today.date())
+    }
+
+    /// Full-time or part-time.
+    async fn time_type(&self) -> TimeType {
+        self.0.time_type.into()
+    }
+
+    /// Permanent or contingent.
+    async fn worker_type(&self) -> WorkerType {
+        self.0.worker_type.into()
+    }
+
+    async fn gender(&self) -> Gender {
+        self.0.gender.into()
+    }
+
+    /// Profile picture URLs by size (`50x50`, `200x200`…).
+    async fn photos(&self) -> Vec<Photo> {
+        self.0
+            .image
+            .as_ref()
+            .map(|image| {
+                image.thumbs.iter().map(|(size, url)| Photo { size: size.clone(), url: url.clone() }).collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Personal email address. Personal data.
+    async fn personal_email(&self) -> Option<&str> {
+        self.0.personal_email.as_deref()
+    }
+
+    /// Work phone number. Personal data.
+    async fn work_phone(&self) -> Option<&str> {
+        self.0.work_phone.as_deref()
+    }
+
+    /// Mobile phone number. Personal data.
+    async fn mobile_phone(&self) -> Option<&str> {
+        self.0.mobile_phone.as_deref()
+    }
+
+    /// Date of birth. Personal data.
+    async fn date_of_birth(&self) -> Option<NaiveDate> {
+        self.0.date_of_birth.map(|date| date.date())
+    }
+
+    /// Home address. Personal data.
+    async fn current_address(&self) -> Option<Address> {
+        self.0.current_address.clone().map(Address::from)
+    }
+
+    /// The person they report to (Keka's `reportsTo`).
+    async fn manager(&self, ctx: &Context<'_>) -> Result<Option<Employee>> {
+        Self::load_ref(ctx, self.0.reports_to.as_ref()).await
+    }
+
+    /// Their manager's manager.
+    async fn l2_manager(&self, ctx: &Context<'_>) -> Result<Option<Employee>> {
+        Self::load_ref(ctx, self.0.l2_manager.as_ref()).await
+    }
+
+    /// A secondary, dotted-line manager.
+    async fn dotted_line_manager(&self, ctx: &Context<'_>) -> Result<Option<Employee>> {
+        Self::load_ref(ctx, self.0.dotted_line_manager.as_ref()).await
+    }
+
+    /// The people who report to this person, in Keka's order. Leavers are left out unless `includeRelieved`.
+    async fn direct_reports(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default = false)] include_relieved: bool,
+    ) -> Result<OffsetConnection<Employee>> {
+        let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
+        let mut reports = snapshot(ctx).await?.direct_reports(&self.0.id);
+        if !include_relieved {
+            reports.retain(|employee| is_working(employee));
+        }
+        Ok(connection_from_slice(&reports, &args, |employee| Employee(employee.clone())))
+    }
+
+    /// Groups the person belongs to (department, location, business unit, cost centre, teams, custom groups), optionally of one kind.
+    async fn groups(&self, ctx: &Context<'_>, kind: Option<GroupKind>) -> Result<Vec<Group>> {
+        let mut groups = Vec::with_capacity(self.0.groups.len());
+        for membership in &self.0.groups {
+            let group = find_group(ctx, &membership.id).await?.unwrap_or_else(|| Group::from_membership(membership));
+            if kind.is_none_or(|kind| {
+                group.kind_hint() == Some(kind) || GroupKind::from_keka(membership.group_type, None) == kind
+            }) {
+                groups.push(group);
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Their department (Keka's department group).
+    async fn department(&self, ctx: &Context<'_>) -> Result<Option<Group>> {
+        self.group_of(ctx, SystemGroupType::Department).await
+    }
+
+    /// Their business unit.
+    async fn business_unit(&self, ctx: &Context<'_>) -> Result<Option<Group>> {
+        self.group_of(ctx, SystemGroupType::BusinessUnit).await
+    }
+
+    /// Their cost centre.
+    async fn cost_centre(&self, ctx: &Context<'_>) -> Result<Option<Group>> {
+        self.group_of(ctx, SystemGroupType::CostCenter).await
+    }
+
+    /// The office they work from (Keka's location).
+    async fn office(&self, ctx: &Context<'_>) -> Result<Option<Office>> {
+        match self.0.group_of_type(SystemGroupType::OrgLocation) {
+            Some(membership) => office_of(ctx, membership).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Time-off requests overlapping `from`..`to` (default: 30 days either side of today), optionally of some statuses.
+    async fn timeoff_requests(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        status: Option<Vec<TimeoffStatus>>,
+    ) -> Result<Vec<TimeoffRequest>> {
+        let today = graph(ctx).today.date();
+        let (from, to) = date_range(from, to, today - days(30), today + days(30))?;
+        let key = EmployeeRange { employee_id: self.0.id.clone(), from, to };
+        let requests = loaders(ctx)?.timeoff.load_one(key).await.map_err(graphql_error)?.unwrap_or_default();
+        Ok(requests
+            .iter()
+            .map(|request| TimeoffRequest(Arc::new(request.clone())))
+            .filter(|request| status.as_ref().is_none_or(|wanted| wanted.contains(&request.status_value())))
+            .collect())
+    }
+
+    /// Leave balances by leave type.
+    async fn leave_balances(&self, ctx: &Context<'_>) -> Result<Vec<LeaveBalance>> {
+        let balances =
+            loaders(ctx)?.balances.load_one(self.0.id.clone()).await.map_err(graphql_error)?.unwrap_or_default();
+        Ok(balances.iter().cloned().map(LeaveBalance).collect())
+    }
+
+    /// Daily attendance (first in, last out, hours) from `from` to `to` (default: the last 7 days).
+    async fn attendance(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<AttendanceDay>> {
+        let today = graph(ctx).today.date();
+        let (from, to) = date_range(from, to, today - days(6), today)?;
+        let key = EmployeeRange { employee_id: self.0.id.clone(), from, to };
+        let days = loaders(ctx)?.attendance.load_one(key).await.map_err(graphql_error)?.unwrap_or_default();
+        Ok(days.iter().cloned().map(AttendanceDay).collect())
+    }
+}
+
+impl Employee {
+    async fn group_of(&self, ctx: &Context<'_>, kind: SystemGroupType) -> Result<Option<Group>> {
+        let Some(membership) = self.0.group_of_type(kind) else { return Ok(None) };
+        Ok(Some(find_group(ctx, &membership.id).await?.unwrap_or_else(|| Group::from_membership(membership))))
+    }
+}
+
+/// A profile picture at one size.
+#[derive(SimpleObject)]
+pub struct Photo {
+    /// e.g. `200x200`.
+    pub size: String,
+    pub url: String,
+}

@@ -1,0 +1,287 @@
+//! The organisation's structure: `Group`, `GroupType`, `Office`, and the lookups that link
+//! employees to them. All come from Keka's small lists, loaded whole and cached.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+
+use super::employee::Employee;
+use super::enums::GroupKind;
+use crate::graphql::connection::{OffsetConnection, RelayArgs, connection_from_slice};
+use crate::graphql::context::{graph, snapshot};
+use crate::graphql::error::graphql_error;
+use crate::keka::is_working;
+use crate::keka::models::{self as keka, GroupFilter, SystemGroupType};
+
+/// A postal address.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    /// Postal or ZIP code.
+    pub postal_code: Option<String>,
+    /// ISO country code, e.g. `IN`.
+    pub country_code: Option<String>,
+}
+
+impl From<keka::Address> for Address {
+    fn from(address: keka::Address) -> Self {
+        Self {
+            line1: address.address_line1,
+            line2: address.address_line2,
+            city: address.city,
+            state: address.state,
+            postal_code: address.zip,
+            country_code: address.country_code,
+        }
+    }
+}
+
+/// Every group in the tenant (one cached walk of `/hris/groups`).
+async fn all_groups(ctx: &Context<'_>) -> Result<Arc<Vec<keka::Group>>> {
+    graph(ctx).keka.groups(&GroupFilter::default()).await.map_err(graphql_error)
+}
+
+async fn all_group_types(ctx: &Context<'_>) -> Result<Arc<Vec<keka::GroupType>>> {
+    graph(ctx).keka.group_types().await.map_err(graphql_error)
+}
+
+pub(crate) async fn find_group(ctx: &Context<'_>, id: &str) -> Result<Option<Group>> {
+    Ok(all_groups(ctx).await?.iter().find(|group| group.id == id).map(|group| Group::new(group.clone(), None)))
+}
+
+/// Groups of a kind (all groups when `kind` is `None`).
+pub(crate) async fn groups_of_kind(ctx: &Context<'_>, kind: Option<GroupKind>) -> Result<Vec<Group>> {
+    let groups = all_groups(ctx).await?;
+    let types = all_group_types(ctx).await?;
+    Ok(groups
+        .iter()
+        .filter_map(|group| {
+            let group_type = types.iter().find(|group_type| Some(&group_type.id) == group.group_type_id.as_ref());
+            let group_kind = group_type
+                .map(|group_type| GroupKind::from_keka(group_type.system_group_type, group_type.is_system_defined));
+            (kind.is_none() || group_kind == kind).then(|| Group::new(group.clone(), group_kind))
+        })
+        .collect())
+}
+
+/// The office an employee's location group stands for. Keka's `/hris/locations` ids are
+/// assumed to equal the location groups' ids; when they do not, the names are matched.
+pub(crate) async fn office_of(ctx: &Context<'_>, membership: &keka::EmployeeGroup) -> Result<Option<Office>> {
+    let locations = graph(ctx).keka.locations().await.map_err(graphql_error)?;
+    let by_id = locations.iter().find(|location| location.id == membership.id);
+    let by_name = || locations.iter().find(|location| location.name.is_some() && location.name == membership.title);
+    Ok(by_id.or_else(by_name).map(|location| Office(Arc::new(location.clone()))))
+}
+
+/// A group of people: a department, business unit, office location, cost centre, team or custom group.
+#[derive(Clone)]
+pub struct Group {
+    model: keka::Group,
+    /// Known when the group type was already looked up.
+    kind: Option<GroupKind>,
+}
+
+impl Group {
+    pub fn new(model: keka::Group, kind: Option<GroupKind>) -> Self {
+        Self { model, kind }
+    }
+
+    /// A group known only from an employee's membership (not in Keka's group list).
+    pub fn from_membership(membership: &keka::EmployeeGroup) -> Self {
+        let model = keka::Group {
+            id: membership.id.clone(),
+            name: membership.title.clone(),
+            code: None,
+            description: None,
+            group_type_id: None,
+            gl_code: None,
+        };
+        Self { model, kind: Some(GroupKind::from_keka(membership.group_type, None)) }
+    }
+
+    pub fn kind_hint(&self) -> Option<GroupKind> {
+        self.kind
+    }
+
+    pub fn key(&self) -> &str {
+        &self.model.id
+    }
+
+    /// Case-insensitive name match (other Keka modules refer to groups by name).
+    pub fn name_is(&self, name: &str) -> bool {
+        self.model.name.as_deref().is_some_and(|own| own.trim().eq_ignore_ascii_case(name.trim()))
+    }
+
+    async fn group_type(&self, ctx: &Context<'_>) -> Result<Option<GroupType>> {
+        let Some(type_id) = &self.model.group_type_id else { return Ok(None) };
+        Ok(all_group_types(ctx).await?.iter().find(|group_type| &group_type.id == type_id).cloned().map(GroupType))
+    }
+}
+
+/// A group of people.
+#[Object]
+impl Group {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+
+    async fn name(&self) -> Option<&str> {
+        self.model.name.as_deref()
+    }
+
+    /// The short code admins gave the group.
+    async fn code(&self) -> Option<&str> {
+        self.model.code.as_deref()
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+
+    /// General-ledger code, for finance exports.
+    async fn gl_code(&self) -> Option<&str> {
+        self.model.gl_code.as_deref()
+    }
+
+    /// The group's type (e.g. "Department").
+    #[graphql(name = "type")]
+    async fn type_(&self, ctx: &Context<'_>) -> Result<Option<GroupType>> {
+        self.group_type(ctx).await
+    }
+
+    /// The kind of group, from its type.
+    async fn kind(&self, ctx: &Context<'_>) -> Result<GroupKind> {
+        if let Some(kind) = self.kind {
+            return Ok(kind);
+        }
+        Ok(self.group_type(ctx).await?.map_or(GroupKind::Unknown, |group_type| {
+            GroupKind::from_keka(group_type.0.system_group_type, group_type.0.is_system_defined)
+        }))
+    }
+
+    /// The people in the group, in Keka's order. Leavers are left out unless `includeRelieved`.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default = false)] include_relieved: bool,
+    ) -> Result<OffsetConnection<Employee>> {
+        let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
+        let mut members = snapshot(ctx).await?.group_members(&self.model.id);
+        if !include_relieved {
+            members.retain(|employee| is_working(employee));
+        }
+        Ok(connection_from_slice(&members, &args, |employee| Employee(employee.clone())))
+    }
+}
+
+/// A kind of group, as configured in Keka (system types such as Department, or custom ones).
+#[derive(Clone)]
+pub struct GroupType(pub keka::GroupType);
+
+#[Object]
+impl GroupType {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    /// Which of Keka's system group types this is, or `CUSTOM`.
+    async fn kind(&self) -> GroupKind {
+        GroupKind::from_keka(self.0.system_group_type, self.0.is_system_defined)
+    }
+
+    /// Keka's raw `systemGroupType` number, for values this schema does not name yet.
+    async fn system_group_type_code(&self) -> Option<i64> {
+        self.0.system_group_type.map(SystemGroupType::code)
+    }
+
+    /// True for Keka's built-in types, false for types an admin created.
+    async fn is_system_defined(&self) -> Option<bool> {
+        self.0.is_system_defined
+    }
+
+    /// The groups of this type.
+    async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
+        let kind = GroupKind::from_keka(self.0.system_group_type, self.0.is_system_defined);
+        Ok(all_groups(ctx)
+            .await?
+            .iter()
+            .filter(|group| group.group_type_id.as_ref() == Some(&self.0.id))
+            .map(|group| Group::new(group.clone(), Some(kind)))
+            .collect())
+    }
+}
+
+/// An office or site (Keka's location).
+#[derive(Clone)]
+pub struct Office(pub Arc<keka::Location>);
+
+impl Office {
+    /// The location group standing for this office: same id, or failing that the same name.
+    pub(crate) async fn group_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let groups = groups_of_kind(ctx, Some(GroupKind::Location)).await?;
+        let by_id = groups.iter().find(|group| group.key() == self.0.id);
+        let by_name = || groups.iter().find(|group| group.model.name.is_some() && group.model.name == self.0.name);
+        Ok(by_id.or_else(by_name).map(|group| group.key().to_owned()))
+    }
+}
+
+#[Object]
+impl Office {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// Street address of the office.
+    async fn address(&self) -> Option<Address> {
+        self.0.address.clone().map(Address::from)
+    }
+
+    async fn city(&self) -> Option<&str> {
+        self.0.address.as_ref().and_then(|address| address.city.as_deref())
+    }
+
+    /// ISO country code, e.g. `IN`.
+    async fn country_code(&self) -> Option<&str> {
+        self.0.address.as_ref().and_then(|address| address.country_code.as_deref())
+    }
+
+    /// The people who work from this office, in Keka's order. Leavers are left out unless `includeRelieved`.
+    async fn employees(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default = false)] include_relieved: bool,
+    ) -> Result<OffsetConnection<Employee>> {
+        let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
+        let mut people = match self.group_id(ctx).await? {
+            Some(group_id) => snapshot(ctx).await?.group_members(&group_id),
+            None => Vec::new(),
+        };
+        if !include_relieved {
+            people.retain(|employee| is_working(employee));
+        }
+        Ok(connection_from_slice(&people, &args, |employee| Employee(employee.clone())))
+    }
+}

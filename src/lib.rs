@@ -1,0 +1,16 @@
+//! keka-subgraph: an Apollo Federation 2 subgraph over the Keka HR API.
+//!
+//! # Layout
+//! - [`keka`]: the Keka API client (auth, rate limit, retries, pagination, cache, models). Knows nothing of GraphQL or HTTP servers.
+//! - [`graphql`]: the GraphQL schema over Keka: types, connections, loaders, error codes.
+//! - [`sandbox`]: a simulated Keka tenant served on loopback, for development, tests and benchmarks.
+//! - [`server`]: the HTTP server (axum): GraphQL, GraphiQL, health.
+//! - [`cli`]: the command line.
+//! - [`telemetry`]: logging setup.
+
+pub mod cli;
+pub mod graphql;
+pub mod keka;
+pub mod sandbox;
+pub mod server;
+pub mod telemetry;

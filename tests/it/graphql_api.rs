@@ -1,0 +1,381 @@
+//! The served GraphQL API against the sandbox: answers, Relay paging, Keka cost, errors.
+
+use std::collections::HashSet;
+
+use insta::assert_json_snapshot;
+use keka_subgraph::keka::{EmployeeFilter, KekaClient, PageRequest};
+use serde_json::{Value, json};
+
+use crate::helpers::{sandbox_config_for, spawn_app, spawn_app_with};
+
+const EMPLOYEES_ROUTE: &str = "/api/v1/hris/employees";
+
+fn codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors.iter().map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned()).collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_cold_page_with_managers_and_groups_costs_one_page_plus_manager_batches_plus_two_lists() {
+    let app = spawn_app(1000).await;
+    let query =
+        "{ employees(first: 100) { edges { node { id manager { displayName } groups { name type { name } } } } } }";
+
+    let cold = app.query(query).await;
+    let cold_stats = app.keka_stats().await;
+    app.reset_keka_stats().await;
+    let warm = app.query(query).await;
+    let warm_stats = app.keka_stats().await;
+
+    assert!(cold.get("errors").is_none(), "{cold}");
+    assert_eq!(cold, warm);
+    let edges = cold["data"]["employees"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 100);
+    assert!(edges.iter().all(|edge| edge["node"]["groups"].as_array().is_some_and(|groups| groups.len() >= 4)));
+    assert!(edges.iter().all(|edge| edge["node"]["groups"][0]["type"]["name"].is_string()));
+    // What the data needs: page 1 (200 people) holds the 100 shown; managers outside it come in batches of 50.
+    let client = KekaClient::new(sandbox_config_for(&app).await).unwrap();
+    let page = client.employees_page(&EmployeeFilter::default(), PageRequest::new(1, 200)).await.unwrap();
+    let on_page: HashSet<&str> = page.items.iter().map(|employee| employee.id.as_str()).collect();
+    let missing: HashSet<&str> = page.items[..100]
+        .iter()
+        .filter_map(|employee| employee.reports_to.as_ref().map(|manager| manager.id.as_str()))
+        .filter(|id| !on_page.contains(id))
+        .collect();
+    let manager_batches = missing.len().div_ceil(50) as u64;
+    assert_eq!(cold_stats.count(EMPLOYEES_ROUTE), 1 + manager_batches, "{cold_stats:?}");
+    assert_eq!(cold_stats.count("/api/v1/hris/groups"), 1);
+    assert_eq!(cold_stats.count("/api/v1/hris/grouptypes"), 1);
+    assert_eq!(cold_stats.api_requests(), 3 + manager_batches);
+    assert_eq!(warm_stats.api_requests(), 0, "{warm_stats:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn direct_reports_of_a_whole_page_cost_one_snapshot() {
+    let app = spawn_app(1000).await;
+
+    let response = app.query("{ employees(first: 100) { nodes { id directReports { totalCount } } } }").await;
+
+    assert!(response.get("errors").is_none(), "{response}");
+    let stats = app.keka_stats().await;
+    // Page 1 is shared by the window and the snapshot walk: 1,000 people at 200 per page.
+    assert_eq!(stats.count(EMPLOYEES_ROUTE), 5, "{stats:?}");
+    assert_eq!(stats.api_requests(), 5);
+    let counts: u64 = response["data"]["employees"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["directReports"]["totalCount"].as_u64().unwrap())
+        .sum();
+    assert!(counts > 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn paging_forward_and_backward_visits_every_employee_once() {
+    let app = spawn_app(230).await;
+    let mut forward = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..10 {
+        let cursor = after.as_ref().map_or("null".to_owned(), |cursor| format!("\"{cursor}\""));
+        let response = app.query(&format!("{{ employees(first: 100, after: {cursor}) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}")).await;
+        let connection = &response["data"]["employees"];
+        assert_eq!(connection["totalCount"], 230);
+        forward
+            .extend(connection["nodes"].as_array().unwrap().iter().map(|node| node["id"].as_str().unwrap().to_owned()));
+        if connection["pageInfo"]["hasNextPage"] == json!(false) {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    let mut backward = Vec::new();
+    let mut before: Option<String> = None;
+    for _ in 0..10 {
+        let cursor = before.as_ref().map_or("null".to_owned(), |cursor| format!("\"{cursor}\""));
+        let response = app.query(&format!("{{ employees(last: 70, before: {cursor}) {{ pageInfo {{ hasPreviousPage startCursor }} nodes {{ id }} }} }}")).await;
+        let connection = &response["data"]["employees"];
+        let mut ids: Vec<String> = connection["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|node| node["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.extend(backward);
+        backward = ids;
+        if connection["pageInfo"]["hasPreviousPage"] == json!(false) {
+            break;
+        }
+        before = connection["pageInfo"]["startCursor"].as_str().map(str::to_owned);
+    }
+
+    assert_eq!(forward.len(), 230);
+    assert_eq!(forward.iter().collect::<HashSet<_>>().len(), 230);
+    assert_eq!(forward, backward);
+    // 230 people at 200 per page: two Keka pages serve every window.
+    assert_eq!(app.keka_stats().await.count(EMPLOYEES_ROUTE), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_paging_arguments_are_bad_user_input() {
+    let app = spawn_app(20).await;
+
+    for query in [
+        "{ employees(first: 1000) { totalCount } }",
+        "{ employees(first: -1) { totalCount } }",
+        "{ employees(last: -3) { totalCount } }",
+        r#"{ employees(first: 5, after: "not-a-cursor") { totalCount } }"#,
+        r#"{ employees(filter: { search: "ab" }) { totalCount } }"#,
+        r#"{ timeoffRequests(from: "2026-02-01", to: "2026-01-01") { totalCount } }"#,
+    ] {
+        let response = app.query(query).await;
+        assert_eq!(codes(&response), ["BAD_USER_INPUT"], "{query}: {response}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_ids_are_null_and_malformed_requests_are_coded() {
+    let app = spawn_app(20).await;
+
+    let unknown = app.query(r#"{ employee(id: "00000000-0000-0000-0000-000000000000") { id } group(id: "nope") { id } job(id: "nope") { id } }"#).await;
+    let malformed = app.query("{ employees(first: 1) { nodes { id }").await;
+    let invalid = app.query("{ employees { noSuchField } }").await;
+    let not_json = app
+        .http
+        .post(format!("http://{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(unknown, json!({ "data": { "employee": null, "group": null, "job": null } }));
+    assert_eq!(codes(&malformed), ["GRAPHQL_PARSE_FAILED"], "{malformed}");
+    assert_eq!(codes(&invalid), ["GRAPHQL_VALIDATION_FAILED"], "{invalid}");
+    assert_eq!(not_json.status(), 400);
+    let body: Value = not_json.json().await.unwrap();
+    assert_eq!(codes(&body), ["BAD_REQUEST"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_keka_nulls_the_field_and_keeps_the_rest() {
+    let app = spawn_app(50).await;
+    // Warm the employee page, then break Keka: the cached part still answers.
+    app.query("{ employees(first: 5) { nodes { id } } }").await;
+    app.set_keka_faults(json!({ "error_rate": 1.0 })).await;
+
+    let response = app.query("{ employees(first: 5) { nodes { id } } groupTypes { name } }").await;
+
+    assert_eq!(response["data"]["employees"]["nodes"].as_array().unwrap().len(), 5, "{response}");
+    assert_eq!(response["data"]["groupTypes"], Value::Null);
+    assert_eq!(codes(&response), ["UPSTREAM_UNAVAILABLE"]);
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("127.0.0.1") && !message.contains("/api/v1"), "{message}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_org_chart_two_levels_deep() {
+    let app = spawn_app(60).await;
+
+    let root = app.query("{ employees(first: 100) { nodes { id manager { id } } } }").await;
+    let root_id = root["data"]["employees"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["manager"].is_null())
+        .unwrap()["id"]
+        .clone();
+    let chart = app
+        .query(&format!(
+            r#"{{ employee(id: {root_id}) {{ displayName jobTitle department {{ name }} office {{ name city }}
+                 directReports(first: 5) {{ totalCount nodes {{ displayName jobTitle manager {{ displayName }}
+                   directReports(first: 3) {{ totalCount nodes {{ displayName l2Manager {{ displayName }} }} }} }} }} }} }}"#
+        ))
+        .await;
+
+    assert!(chart.get("errors").is_none(), "{chart}");
+    assert_json_snapshot!("org_chart_two_levels", chart);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_groups_members_paged_forward_and_backward() {
+    let app = spawn_app(120).await;
+    let departments = app.query("{ groups(kind: DEPARTMENT) { id name members { totalCount } } }").await;
+    let largest = departments["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|group| group["members"]["totalCount"].as_u64())
+        .unwrap()
+        .clone();
+    let id = &largest["id"];
+
+    let first = app.query(&format!(r#"{{ group(id: {id}) {{ name kind type {{ name kind }} members(first: 3) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage endCursor }} edges {{ cursor node {{ displayName }} }} }} }} }}"#)).await;
+    let end = first["data"]["group"]["members"]["pageInfo"]["endCursor"].clone();
+    let next = app.query(&format!(r#"{{ group(id: {id}) {{ members(first: 3, after: {end}) {{ pageInfo {{ hasNextPage hasPreviousPage startCursor }} nodes {{ displayName }} }} }} }}"#)).await;
+    let start = next["data"]["group"]["members"]["pageInfo"]["startCursor"].clone();
+    let back = app
+        .query(&format!(
+            r#"{{ group(id: {id}) {{ members(last: 3, before: {start}) {{ nodes {{ displayName }} }} }} }}"#
+        ))
+        .await;
+
+    assert_eq!(
+        back["data"]["group"]["members"]["nodes"],
+        json!(
+            first["data"]["group"]["members"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|edge| edge["node"].clone())
+                .collect::<Vec<_>>()
+        )
+    );
+    assert_json_snapshot!("group_members_forward", first);
+    assert_json_snapshot!("group_members_next", next);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn who_is_out_this_week() {
+    let app = spawn_app(200).await;
+
+    let response = app
+        .query(
+            r#"{ timeoffRequests(from: "2026-11-23", to: "2026-11-29", status: [APPROVED, PENDING], first: 10) {
+                totalCount nodes { startDate endDate startSession endSession isHalfDay status type { name isPaid }
+                  employee { displayName department { name } manager { displayName } } } } }"#,
+        )
+        .await;
+
+    assert!(response.get("errors").is_none(), "{response}");
+    assert!(response["data"]["timeoffRequests"]["totalCount"].as_u64().unwrap() > 0);
+    assert_json_snapshot!("who_is_out_this_week", response);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_jobs_candidates() {
+    let app = spawn_app(120).await;
+
+    let response = app
+        .query(
+            r#"{ jobs { id title status openings department { name } offices { name } hiringTeam { displayName }
+                 candidates(first: 3) { totalCount nodes { displayName email stageId source tags appliedOn job { title } } } } }"#,
+        )
+        .await;
+
+    assert!(response.get("errors").is_none(), "{response}");
+    let jobs = response["data"]["jobs"].as_array().unwrap();
+    let job = jobs.iter().max_by_key(|job| job["candidates"]["totalCount"].as_u64()).unwrap();
+    assert!(job["candidates"]["totalCount"].as_u64().unwrap() > 0);
+    assert_json_snapshot!("a_jobs_candidates", job);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn attendance_for_a_week() {
+    let app = spawn_app(40).await;
+    let people = app
+        .query(r#"{ employees(first: 40, filter: { employmentStatus: [WORKING] }) { nodes { id joiningDate } } }"#)
+        .await;
+    let someone = people["data"]["employees"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["joiningDate"].as_str().unwrap() < "2026-01-01")
+        .unwrap()["id"]
+        .clone();
+
+    let response = app
+        .query(&format!(
+            r#"{{ employee(id: {someone}) {{ displayName attendance(from: "2026-11-16", to: "2026-11-22") {{
+                 date dayType firstIn lastOut effectiveHours grossHours }} leaveBalances {{ typeName available annualQuota }} }} }}"#
+        ))
+        .await;
+
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(response["data"]["employee"]["attendance"].as_array().unwrap().len(), 7);
+    assert_json_snapshot!("attendance_for_a_week", response);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn employees_can_be_found_by_email_and_filtered_by_group_and_office() {
+    let app = spawn_app(80).await;
+    let listing = app.query("{ employees(first: 80) { nodes { id email office { id } department { id } } } }").await;
+    let someone = &listing["data"]["employees"]["nodes"][7];
+    let email = someone["email"].as_str().unwrap().to_uppercase();
+
+    let by_email = app.query(&format!(r#"{{ employeeByEmail(email: "{email}") {{ id }} }}"#)).await;
+    let office = someone["office"]["id"].clone();
+    let department = someone["department"]["id"].clone();
+    let in_office = app.query(&format!(r#"{{ employees(first: 100, filter: {{ officeId: {office} }}) {{ totalCount nodes {{ office {{ id }} }} }} }}"#)).await;
+    let in_department = app.query(&format!(r#"{{ employees(first: 100, filter: {{ groupId: {department}, employmentStatus: [WORKING, RELIEVED] }}) {{ totalCount nodes {{ department {{ id }} }} }} }}"#)).await;
+
+    assert_eq!(by_email["data"]["employeeByEmail"]["id"], someone["id"], "{by_email}");
+    let office_nodes = in_office["data"]["employees"]["nodes"].as_array().unwrap();
+    assert!(!office_nodes.is_empty() && office_nodes.iter().all(|node| node["office"]["id"] == office), "{in_office}");
+    let department_nodes = in_department["data"]["employees"]["nodes"].as_array().unwrap();
+    assert!(
+        !department_nodes.is_empty() && department_nodes.iter().all(|node| node["department"]["id"] == department),
+        "{in_department}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_readiness_graphiql_and_get_queries() {
+    let app = spawn_app_with(10, |settings| settings.limits.max_page_size = 50).await;
+    let base = format!("http://{}", app.address);
+
+    let health = app.http.get(format!("{base}/healthz")).send().await.unwrap();
+    let ready = app.http.get(format!("{base}/readyz")).send().await.unwrap();
+    let graphiql = app.http.get(format!("{base}/")).send().await.unwrap();
+    let browser = app.http.get(format!("{base}/graphql")).header("accept", "text/html").send().await.unwrap();
+    let get_query: Value = app
+        .http
+        .get(format!("{base}/graphql?query=%7B%20offices%20%7B%20name%20%7D%20%7D"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let too_big = app.query("{ employees(first: 51) { totalCount } }").await;
+
+    assert_eq!(health.status(), 200);
+    assert_eq!(ready.status(), 200);
+    assert!(graphiql.text().await.unwrap().contains("graphiql"));
+    assert!(browser.text().await.unwrap().contains("graphiql"));
+    assert!(!get_query["data"]["offices"].as_array().unwrap().is_empty(), "{get_query}");
+    assert_eq!(codes(&too_big), ["BAD_USER_INPUT"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = spawn_app(10).await;
+    let huge = format!("{{ \"query\": \"{{ offices {{ name }} }}\", \"padding\": \"{}\" }}", "x".repeat(100 * 1024));
+
+    let response = app
+        .http
+        .post(format!("http://{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 413);
+    app.stop().await;
+}

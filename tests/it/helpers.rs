@@ -1,0 +1,208 @@
+//! Shared test scaffolding: client configurations pointed at wiremock or at the sandbox.
+
+use std::time::Duration;
+
+use keka_subgraph::keka::{KekaConfig, KekaCredentials};
+use keka_subgraph::sandbox::RunningSandbox;
+use secrecy::SecretString;
+use url::Url;
+use wiremock::MockServer;
+
+pub(crate) const CLIENT_ID: &str = "test-client-id";
+pub(crate) const CLIENT_SECRET: &str = "test-client-secret-value";
+pub(crate) const API_KEY: &str = "test-api-key-value";
+
+/// A client configuration for a wiremock Keka: real limits, but back-offs short enough for tests.
+pub(crate) fn wiremock_config(server: &MockServer) -> KekaConfig {
+    let base = Url::parse(&format!("{}/api/v1", server.uri())).unwrap();
+    let token = Url::parse(&format!("{}/connect/token", server.uri())).unwrap();
+    let credentials = KekaCredentials {
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+        api_key: SecretString::from(API_KEY),
+    };
+    let mut config = KekaConfig::new(base, token, credentials);
+    config.backoff_base = Duration::from_millis(1);
+    config.backoff_max = Duration::from_millis(5);
+    config.request_timeout = Duration::from_secs(10);
+    config
+}
+
+/// A client configuration for a running sandbox, with the sandbox's own credentials.
+pub(crate) fn sandbox_config(sandbox: &RunningSandbox) -> KekaConfig {
+    let credentials = sandbox.credentials();
+    let credentials = KekaCredentials {
+        client_id: credentials.client_id.clone(),
+        client_secret: SecretString::from(credentials.client_secret.clone()),
+        api_key: SecretString::from(credentials.api_key.clone()),
+    };
+    let mut config = KekaConfig::new(
+        Url::parse(&sandbox.base_url()).unwrap(),
+        Url::parse(&sandbox.token_url()).unwrap(),
+        credentials,
+    );
+    config.backoff_base = Duration::from_millis(1);
+    config.backoff_max = Duration::from_millis(5);
+    config
+}
+
+/// A valid token answer.
+pub(crate) fn token_response(token: &str, expires_in: u64) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        "access_token": token,
+        "expires_in": expires_in,
+        "token_type": "Bearer",
+        "scope": "kekaapi"
+    }))
+}
+
+/// A list envelope around `data`.
+pub(crate) fn envelope(data: serde_json::Value, page: u32, total_pages: u32, total_records: u64) -> serde_json::Value {
+    let next =
+        (page < total_pages).then(|| format!("https://acme.keka.com/api/v1/x?pageNumber={}&pageSize=200", page + 1));
+    serde_json::json!({
+        "succeeded": true, "message": null, "errors": [], "data": data,
+        "pageNumber": page, "pageSize": 200, "totalPages": total_pages, "totalRecords": total_records,
+        "firstPage": "https://acme.keka.com/api/v1/x?pageNumber=1&pageSize=200",
+        "lastPage": format!("https://acme.keka.com/api/v1/x?pageNumber={total_pages}&pageSize=200"),
+        "nextPage": next, "previousPage": null
+    })
+}
+
+pub(crate) fn employee_json(id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "employeeNumber": format!("E-{id}"), "firstName": "Asha", "lastName": "Rao",
+        "displayName": "Asha Rao", "email": format!("{id}@acme.example"), "employmentStatus": 0,
+        "jobTitle": {"identifier": "jt-1", "title": "Engineer"}, "joiningDate": "2021-09-01T00:00:00",
+        "reportsTo": null, "groups": []
+    })
+}
+
+/// The day the test sandboxes are generated for, so snapshots do not change with the calendar.
+pub(crate) fn test_today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+}
+
+/// A running subgraph over its own sandbox, on loopback ports chosen by the OS.
+pub(crate) struct TestApp {
+    pub(crate) address: std::net::SocketAddr,
+    pub(crate) sandbox_address: std::net::SocketAddr,
+    pub(crate) http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Starts the subgraph against a fresh sandbox of `employees` people (no rate limit, pinned date).
+pub(crate) async fn spawn_app(employees: usize) -> TestApp {
+    spawn_app_with(employees, |_| {}).await
+}
+
+pub(crate) async fn spawn_app_with(
+    employees: usize,
+    configure: impl FnOnce(&mut keka_subgraph::server::ServerSettings),
+) -> TestApp {
+    use keka_subgraph::graphql::{GraphLimits, Today};
+    use keka_subgraph::keka::CacheConfig;
+    use keka_subgraph::sandbox::SandboxConfig;
+    use keka_subgraph::server::{Application, ServerSettings, start_embedded_sandbox};
+
+    let sandbox_config =
+        SandboxConfig { employees, today: test_today(), rate_limit_per_minute: 0, ..SandboxConfig::default() };
+    let (sandbox, mut keka) = start_embedded_sandbox(sandbox_config).await.expect("sandbox starts");
+    keka.backoff_base = Duration::from_millis(1);
+    keka.backoff_max = Duration::from_millis(5);
+    let sandbox_address = sandbox.addr();
+    let mut settings = ServerSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        keka,
+        cache: CacheConfig::default(),
+        snapshot_grace: Duration::from_secs(600),
+        limits: GraphLimits::default(),
+        today: Today::Fixed(test_today()),
+        max_body_bytes: 64 * 1024,
+    };
+    configure(&mut settings);
+    let application = Application::build(settings, Some(sandbox)).await.expect("subgraph builds");
+    let address = application.local_addr();
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        application
+            .run_until_stopped(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("subgraph runs");
+    });
+    TestApp { address, sandbox_address, http: reqwest::Client::new(), shutdown: Some(shutdown), task: Some(task) }
+}
+
+impl TestApp {
+    /// POSTs a query and returns the whole JSON response.
+    pub(crate) async fn query(&self, query: &str) -> serde_json::Value {
+        self.post(serde_json::json!({ "query": query })).await
+    }
+
+    pub(crate) async fn post(&self, body: serde_json::Value) -> serde_json::Value {
+        let response = self
+            .http
+            .post(format!("http://{}/graphql", self.address))
+            .json(&body)
+            .send()
+            .await
+            .expect("subgraph answers");
+        response.json().await.expect("a JSON answer")
+    }
+
+    /// The sandbox's request counters.
+    pub(crate) async fn keka_stats(&self) -> keka_subgraph::sandbox::SandboxStats {
+        let url = format!("http://{}/__sandbox/stats", self.sandbox_address);
+        self.http.get(url).send().await.unwrap().json().await.unwrap()
+    }
+
+    pub(crate) async fn reset_keka_stats(&self) {
+        let url = format!("http://{}/__sandbox/stats/reset", self.sandbox_address);
+        assert!(self.http.post(url).send().await.unwrap().status().is_success());
+    }
+
+    pub(crate) async fn set_keka_faults(&self, faults: serde_json::Value) {
+        let url = format!("http://{}/__sandbox/faults", self.sandbox_address);
+        assert!(self.http.put(url).json(&faults).send().await.unwrap().status().is_success());
+    }
+
+    /// Stops the subgraph (and its sandbox) and waits until both are down.
+    pub(crate) async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("subgraph stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // A test that panicked before `stop()` still stops its servers.
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A client configuration for the sandbox behind a [`TestApp`] (read from the sandbox's admin endpoint).
+pub(crate) async fn sandbox_config_for(app: &TestApp) -> KekaConfig {
+    let base = format!("http://{}", app.sandbox_address);
+    let credentials = KekaCredentials {
+        client_id: "sandbox-client-id".to_owned(),
+        client_secret: SecretString::from("sandbox-client-secret"),
+        api_key: SecretString::from("sandbox-api-key"),
+    };
+    KekaConfig::new(
+        Url::parse(&format!("{base}/api/v1")).unwrap(),
+        Url::parse(&format!("{base}/connect/token")).unwrap(),
+        credentials,
+    )
+}

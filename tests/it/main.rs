@@ -1,0 +1,7 @@
+//! One integration-test binary (faster to link than one per file).
+
+mod graphql_api;
+mod helpers;
+mod keka_client;
+mod sandbox_end_to_end;
+mod schema_file;
