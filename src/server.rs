@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::graphql::{GraphContext, GraphLimits, KekaSchema, RequestLoaders, Today, build_schema};
+use crate::graphql::{BatchGate, GraphContext, GraphLimits, KekaSchema, RequestLoaders, Today, build_schema};
 use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, RequestTally, SnapshotSource};
 use crate::sandbox::RunningSandbox;
 
@@ -148,12 +148,13 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
 async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
     let started = Instant::now();
     let tally = RequestTally::new();
-    let spawn_tally = tally.clone();
-    let loaders = RequestLoaders::new(&state.keka, move |batch| {
-        tokio::spawn(spawn_tally.scope(batch));
-    });
+    let gate = BatchGate::new();
+    let loaders = {
+        let (tally, gate) = (tally.clone(), gate.clone());
+        RequestLoaders::new(&state.keka, move |batch| gate.hold(Box::pin(tally.scope(batch))))
+    };
     let operation = request.operation_name.clone();
-    let mut response = tally.scope(state.schema.execute(request.data(loaders))).await;
+    let mut response = tally.scope(gate.run(state.schema.execute(request.data(loaders)))).await;
     add_missing_codes(&mut response);
     tracing::info!(
         operation = operation.as_deref().unwrap_or("-"),

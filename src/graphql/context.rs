@@ -1,6 +1,7 @@
 //! What resolvers share: the long-lived Keka access (schema data) and the per-request loaders.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
@@ -64,14 +65,28 @@ impl RequestLoaders {
     where
         S: Fn(futures::future::BoxFuture<'static, ()>) + Send + Sync + Clone + 'static,
     {
+        // A batch leaves when it holds one Keka request's worth of ids, or once the request is
+        // idle (see `BatchGate`) and BATCH_DELAY has passed. Cached records never wait (see `Employee::load`).
+        let ids_per_request = keka.client().config().ids_per_request.max(1);
         Self {
-            employees: DataLoader::new(EmployeeLoader::new(keka.clone()), spawn.clone()),
-            timeoff: DataLoader::new(TimeoffLoader::new(keka.clone()), spawn.clone()),
-            attendance: DataLoader::new(AttendanceLoader::new(keka.clone()), spawn.clone()),
-            balances: DataLoader::new(LeaveBalanceLoader::new(keka.clone()), spawn),
+            employees: DataLoader::new(EmployeeLoader::new(keka.clone()), spawn.clone())
+                .delay(BATCH_DELAY)
+                .max_batch_size(ids_per_request),
+            timeoff: DataLoader::new(TimeoffLoader::new(keka.clone()), spawn.clone())
+                .delay(BATCH_DELAY)
+                .max_batch_size(ids_per_request),
+            attendance: DataLoader::new(AttendanceLoader::new(keka.clone()), spawn.clone())
+                .delay(BATCH_DELAY)
+                .max_batch_size(ids_per_request),
+            balances: DataLoader::new(LeaveBalanceLoader::new(keka.clone()), spawn)
+                .delay(BATCH_DELAY)
+                .max_batch_size(ids_per_request),
         }
     }
 }
+
+/// How long a DataLoader collects keys before it calls Keka.
+const BATCH_DELAY: Duration = Duration::from_millis(1);
 
 pub(crate) fn graph<'a>(ctx: &Context<'a>) -> &'a GraphContext {
     ctx.data_unchecked::<GraphContext>()

@@ -4,15 +4,18 @@
 //! test); [`build_schema`] adds the long-lived Keka access. Per-request loaders are added by
 //! the server to each request ([`RequestLoaders`]).
 
+mod batch_gate;
 pub mod connection;
 mod context;
 pub mod error;
 mod loaders;
 mod query;
+pub mod scalars;
 pub mod types;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
 
+pub use batch_gate::BatchGate;
 pub use context::{GraphContext, GraphLimits, RequestLoaders, Today};
 pub use query::{EmployeesFilter, Query};
 

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::scalars::{Date, DateTime};
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
 
 use super::connection::{OffsetConnection, RelayArgs, ValidArgs, connection_from_slice};
 use super::context::{graph, snapshot};
@@ -27,7 +27,7 @@ pub struct EmployeesFilter {
     /// Only people serving (true) or not serving (false) notice.
     pub in_notice_period: Option<bool>,
     /// Only records changed in Keka since this instant.
-    pub modified_since: Option<DateTime<Utc>>,
+    pub modified_since: Option<DateTime>,
     /// First, last or display name contains this text (at least 3 characters).
     pub search: Option<String>,
     /// Only members of this group (department, team, business unit…).
@@ -122,8 +122,8 @@ impl Query {
     async fn timeoff_requests(
         &self,
         ctx: &Context<'_>,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
+        from: Option<Date>,
+        to: Option<Date>,
         status: Option<Vec<TimeoffStatus>>,
         first: Option<i32>,
         after: Option<String>,
@@ -195,7 +195,7 @@ fn keka_filter(filter: &EmployeesFilter) -> EmployeeFilter {
         employment_status: filter.employment_status.iter().flatten().filter_map(|status| status.to_keka()).collect(),
         in_probation: filter.in_probation,
         in_notice_period: filter.in_notice_period,
-        modified_since: filter.modified_since,
+        modified_since: filter.modified_since.map(|since| since.0),
         search_key: filter.search.as_ref().map(|search| search.trim().to_owned()),
         ..EmployeeFilter::default()
     }
@@ -286,7 +286,7 @@ async fn employees_from_snapshot(
                 .any(|name| name.to_lowercase().contains(&needle))
         });
     }
-    if let Some(since) = filter.modified_since {
+    if let Some(DateTime(since)) = filter.modified_since {
         // Keka does not say when a record changed, so ask it which ones did.
         let changed = graph(ctx)
             .keka

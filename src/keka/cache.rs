@@ -120,6 +120,11 @@ impl CachedKeka {
         shared
     }
 
+    /// The employee if it is cached; never calls Keka.
+    pub async fn cached_employee(&self, id: &str) -> Option<Shared<Employee>> {
+        self.employees.get(id).await
+    }
+
     /// Employees by id, from the cache where possible; one `employeeIds=` batch (per chunk) for the rest.
     /// Unknown ids are absent from the map.
     pub async fn employees_by_ids(&self, ids: &[String]) -> Result<HashMap<String, Shared<Employee>>, KekaError> {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{Days, NaiveDate};
 
+use crate::graphql::scalars::Date;
+
 use super::enums::{EmploymentStatus, Gender, GroupKind, TimeType, TimeoffStatus, WorkerType};
 use super::org::{Address, Group, Office, find_group, office_of};
 use super::time::{AttendanceDay, LeaveBalance, TimeoffRequest};
@@ -25,6 +27,10 @@ pub struct Employee(pub Arc<keka::Employee>);
 impl Employee {
     /// Loads an employee by Keka id through the request's batch loader; `None` if Keka has no such id.
     pub async fn load(ctx: &Context<'_>, id: &str) -> Result<Option<Self>> {
+        // Cached people skip the loader (and its batching delay); only misses are batched.
+        if let Some(cached) = graph(ctx).keka.cached_employee(id).await {
+            return Ok(Some(Self(cached)));
+        }
         let found = loaders(ctx)?.employees.load_one(id.to_owned()).await.map_err(graphql_error)?;
         Ok(found.map(Self))
     }
@@ -49,12 +55,12 @@ impl Employee {
 
 /// Checks and defaults a date range argument pair.
 pub fn date_range(
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    from: Option<Date>,
+    to: Option<Date>,
     default_from: NaiveDate,
     default_to: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate)> {
-    let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
+    let (from, to) = (from.map_or(default_from, |date| date.0), to.map_or(default_to, |date| date.0));
     if from > to {
         return Err(bad_user_input(format!("`from` ({from}) must not be after `to` ({to})")));
     }
@@ -118,18 +124,18 @@ impl Employee {
     }
 
     /// First working day.
-    async fn joining_date(&self) -> Option<NaiveDate> {
-        self.0.joining_date.map(|date| date.date())
+    async fn joining_date(&self) -> Option<Date> {
+        self.0.joining_date.map(Date::from)
     }
 
     /// Last working day: in the past for people who left, in the future for people serving notice.
-    async fn exit_date(&self) -> Option<NaiveDate> {
-        self.0.exit_date.map(|date| date.date())
+    async fn exit_date(&self) -> Option<Date> {
+        self.0.exit_date.map(Date::from)
     }
 
     /// When the person handed in their resignation, if they did.
-    async fn resignation_date(&self) -> Option<NaiveDate> {
-        self.0.resignation_submitted_date.map(|date| date.date())
+    async fn resignation_date(&self) -> Option<Date> {
+        self.0.resignation_submitted_date.map(Date::from)
     }
 
     /// Still within the probation period today.
@@ -138,8 +144,8 @@ impl Employee {
     }
 
     /// When probation ends (or ended).
-    async fn probation_end_date(&self) -> Option<NaiveDate> {
-        self.0.probation_end_date.map(|date| date.date())
+    async fn probation_end_date(&self) -> Option<Date> {
+        self.0.probation_end_date.map(Date::from)
     }
 
     /// Has resigned and is working out the notice period.
@@ -188,8 +194,8 @@ impl Employee {
     }
 
     /// Date of birth. Personal data.
-    async fn date_of_birth(&self) -> Option<NaiveDate> {
-        self.0.date_of_birth.map(|date| date.date())
+    async fn date_of_birth(&self) -> Option<Date> {
+        self.0.date_of_birth.map(Date::from)
     }
 
     /// Home address. Personal data.
@@ -271,8 +277,8 @@ impl Employee {
     async fn timeoff_requests(
         &self,
         ctx: &Context<'_>,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
+        from: Option<Date>,
+        to: Option<Date>,
         status: Option<Vec<TimeoffStatus>>,
     ) -> Result<Vec<TimeoffRequest>> {
         let today = graph(ctx).today.date();
@@ -294,12 +300,7 @@ impl Employee {
     }
 
     /// Daily attendance (first in, last out, hours) from `from` to `to` (default: the last 7 days).
-    async fn attendance(
-        &self,
-        ctx: &Context<'_>,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-    ) -> Result<Vec<AttendanceDay>> {
+    async fn attendance(&self, ctx: &Context<'_>, from: Option<Date>, to: Option<Date>) -> Result<Vec<AttendanceDay>> {
         let today = graph(ctx).today.date();
         let (from, to) = date_range(from, to, today - days(6), today)?;
         let key = EmployeeRange { employee_id: self.0.id.clone(), from, to };

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::graphql::scalars::{Date, DateTime};
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
 
 use super::employee::Employee;
 use super::enums::{GroupKind, JobStatus, PreboardingStage, PreboardingStatus};
@@ -106,16 +106,16 @@ impl Job {
         self.0.career_portal_url.as_deref()
     }
 
-    async fn target_hire_date(&self) -> Option<NaiveDate> {
-        self.0.target_hire_date.map(|date| date.date())
+    async fn target_hire_date(&self) -> Option<Date> {
+        self.0.target_hire_date.map(Date::from)
     }
 
-    async fn created_on(&self) -> Option<DateTime<Utc>> {
-        self.0.created_on.map(|date| date.0)
+    async fn created_on(&self) -> Option<DateTime> {
+        self.0.created_on.map(DateTime::from)
     }
 
-    async fn published_on(&self) -> Option<DateTime<Utc>> {
-        self.0.published_on.map(|date| date.0)
+    async fn published_on(&self) -> Option<DateTime> {
+        self.0.published_on.map(DateTime::from)
     }
 
     /// The job's applicants, in Keka's order (`archived: true` for the archived ones).
@@ -188,8 +188,8 @@ impl Candidate {
     }
 
     /// When the candidate reached the current stage.
-    async fn moved_to_stage_on(&self) -> Option<DateTime<Utc>> {
-        self.model.job_application_details.as_ref().and_then(|details| details.moved_to_stage_on).map(|date| date.0)
+    async fn moved_to_stage_on(&self) -> Option<DateTime> {
+        self.model.job_application_details.as_ref().and_then(|details| details.moved_to_stage_on).map(DateTime::from)
     }
 
     /// Keka's application status, as Keka sent it (its values are undocumented).
@@ -197,8 +197,8 @@ impl Candidate {
         self.model.job_application_details.as_ref().and_then(|details| details.status.as_ref()).map(json_text)
     }
 
-    async fn applied_on(&self) -> Option<DateTime<Utc>> {
-        self.model.job_application_details.as_ref().and_then(|details| details.applied_on).map(|date| date.0)
+    async fn applied_on(&self) -> Option<DateTime> {
+        self.model.job_application_details.as_ref().and_then(|details| details.applied_on).map(DateTime::from)
     }
 
     /// Where the candidate came from (job board, referral…).
@@ -266,8 +266,8 @@ impl PreboardingCandidate {
     }
 
     /// The planned first day.
-    async fn expected_date_of_joining(&self) -> Option<NaiveDate> {
-        self.0.expected_date_of_joining.map(|date| date.date())
+    async fn expected_date_of_joining(&self) -> Option<Date> {
+        self.0.expected_date_of_joining.map(Date::from)
     }
 
     /// Job title they will join with (Keka sends an id or a name; ids are resolved to names).

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+
+use crate::graphql::scalars::{Date, DateTime};
 
 use super::employee::Employee;
 use super::enums::{DaySession, DayType, TimeoffStatus};
@@ -89,13 +91,13 @@ impl TimeoffRequest {
     }
 
     /// First day off.
-    async fn start_date(&self) -> Option<NaiveDate> {
-        self.0.from_date.map(|date| date.date())
+    async fn start_date(&self) -> Option<Date> {
+        self.0.from_date.map(Date::from)
     }
 
     /// Last day off.
-    async fn end_date(&self) -> Option<NaiveDate> {
-        self.0.to_date.map(|date| date.date())
+    async fn end_date(&self) -> Option<Date> {
+        self.0.to_date.map(Date::from)
     }
 
     /// The half of the first day the time off starts on (`SECOND_HALF` = afternoon only).
@@ -118,13 +120,13 @@ impl TimeoffRequest {
     }
 
     /// When it was requested.
-    async fn requested_on(&self) -> Option<DateTime<Utc>> {
-        self.0.requested_on.map(|date| date.0)
+    async fn requested_on(&self) -> Option<DateTime> {
+        self.0.requested_on.map(DateTime::from)
     }
 
     /// When an approver last acted on it.
-    async fn last_action_on(&self) -> Option<DateTime<Utc>> {
-        self.0.last_action_taken_on.map(|date| date.0)
+    async fn last_action_on(&self) -> Option<DateTime> {
+        self.0.last_action_taken_on.map(DateTime::from)
     }
 
     /// The employee's note.
@@ -213,8 +215,8 @@ pub struct AttendanceDay(pub keka::AttendanceDay);
 
 #[Object]
 impl AttendanceDay {
-    async fn date(&self) -> NaiveDate {
-        self.0.attendance_date.date()
+    async fn date(&self) -> Date {
+        self.0.attendance_date.into()
     }
 
     /// Working day, holiday or weekly off.
@@ -223,13 +225,13 @@ impl AttendanceDay {
     }
 
     /// First punch in (UTC); null when the person did not punch in.
-    async fn first_in(&self) -> Option<DateTime<Utc>> {
-        self.0.first_in_of_the_day.as_ref().map(|punch| punch.timestamp.0)
+    async fn first_in(&self) -> Option<DateTime> {
+        self.0.first_in_of_the_day.as_ref().map(|punch| DateTime::from(punch.timestamp))
     }
 
     /// Last punch out (UTC); null when the person did not punch out.
-    async fn last_out(&self) -> Option<DateTime<Utc>> {
-        self.0.last_out_of_the_day.as_ref().map(|punch| punch.timestamp.0)
+    async fn last_out(&self) -> Option<DateTime> {
+        self.0.last_out_of_the_day.as_ref().map(|punch| DateTime::from(punch.timestamp))
     }
 
     /// Hours worked, breaks excluded.
@@ -248,13 +250,13 @@ impl AttendanceDay {
     }
 
     /// Scheduled shift start.
-    async fn shift_start(&self) -> Option<DateTime<Utc>> {
-        self.0.shift_start_time.map(|date| date.0)
+    async fn shift_start(&self) -> Option<DateTime> {
+        self.0.shift_start_time.map(DateTime::from)
     }
 
     /// Scheduled shift end.
-    async fn shift_end(&self) -> Option<DateTime<Utc>> {
-        self.0.shift_end_time.map(|date| date.0)
+    async fn shift_end(&self) -> Option<DateTime> {
+        self.0.shift_end_time.map(DateTime::from)
     }
 
     /// Keka's raw leave status of the day (its names are undocumented).

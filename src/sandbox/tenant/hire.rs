@@ -321,7 +321,8 @@ fn candidate<R: Rng + ?Sized>(
         (0..tags.len()).collect::<Vec<_>>().choose_multiple(rng, tag_count).copied().collect();
     let (sourced_by, source_title) = *pick(rng, SOURCES);
 
-    let archived = rng.random_bool(0.25).then(|| ArchiveInfo {
+    // Archiving needs someone to have archived the candidate.
+    let archived = (!working.is_empty() && rng.random_bool(0.25)).then(|| ArchiveInfo {
         archived_on: {
             let day = date_between(rng, applied_day, today);
             at_office_time(rng, day).max(applied_on)

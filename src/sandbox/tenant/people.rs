@@ -180,6 +180,16 @@ fn random_name<R: Rng + ?Sized>(rng: &mut R, international: bool) -> Name {
     Name { first: (*first).to_owned(), middle, last: (*last).to_owned(), gender, indian: !international }
 }
 
+/// First-name pool by origin and gender.
+fn given_names(indian: bool, female: bool) -> &'static [&'static str] {
+    match (indian, female) {
+        (true, false) => INDIAN_MALE,
+        (true, true) => INDIAN_FEMALE,
+        (false, false) => INTL_MALE,
+        (false, true) => INTL_FEMALE,
+    }
+}
+
 fn mobile<R: Rng + ?Sized>(rng: &mut R, country: &str) -> String {
     match country {
         "GB" => format!("+44 7{} {}", digits(rng, 3), digits(rng, 6)),
@@ -404,7 +414,7 @@ pub(super) fn generate<R: Rng + ?Sized>(rng: &mut R, params: &TenantParams, org:
         let mut relations = Vec::new();
         if marriage_date.is_some() {
             let spouse_female = name.gender != Gender::Female;
-            let first = if spouse_female { pick(rng, INDIAN_FEMALE) } else { pick(rng, INDIAN_MALE) };
+            let first = pick(rng, given_names(name.indian, spouse_female));
             relations.push(Relation {
                 id: Guid::random(rng),
                 relation_type: 3,
@@ -418,7 +428,7 @@ pub(super) fn generate<R: Rng + ?Sized>(rng: &mut R, params: &TenantParams, org:
             });
             if age_today > 32 && rng.random_bool(0.5) {
                 let female = rng.random_bool(0.5);
-                let first = if female { pick(rng, INDIAN_FEMALE) } else { pick(rng, INDIAN_MALE) };
+                let first = pick(rng, given_names(name.indian, female));
                 let born = date_between(rng, shift(marriage_date.unwrap_or(today), 300), shift(today, -30));
                 relations.push(Relation {
                     id: Guid::random(rng),
@@ -507,14 +517,10 @@ pub(super) fn generate<R: Rng + ?Sized>(rng: &mut R, params: &TenantParams, org:
         }
         let (guilds, committees) = org.custom_groups.split_at(4.min(org.custom_groups.len()));
         if rng.random_bool(if dept.technical { 0.12 } else { 0.03 }) {
-            if let Some(g) = guilds.choose(rng) {
-                groups.push(*g);
-            }
+            groups.extend(guilds.choose(rng).copied());
         }
         if rng.random_bool(if node.department == super::org::HR_DEPARTMENT { 0.3 } else { 0.02 }) {
-            if let Some(g) = committees.choose(rng) {
-                groups.push(*g);
-            }
+            groups.extend(committees.choose(rng).copied());
         }
 
         let zip = if country == "IN" {

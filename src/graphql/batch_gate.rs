@@ -1,0 +1,136 @@
+//! Makes DataLoader batching independent of timing.
+//!
+//! async-graphql's DataLoader starts a batch a fixed delay after its first key, so on a
+//! loaded machine a slow list can split into two batches (two Keka requests where one would
+//! do). The gate holds every batch task a request spawns until the request's own task goes
+//! idle: it returned `Pending` without waking itself, so every sibling resolver that was
+//! going to ask for a key has asked. Only then are the held batches released.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures::future::BoxFuture;
+
+/// Batches held until the request goes idle.
+#[derive(Clone, Default)]
+pub struct BatchGate {
+    held: Arc<Mutex<Vec<BoxFuture<'static, ()>>>>,
+}
+
+impl BatchGate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The DataLoader spawner: holds the batch instead of starting it.
+    pub fn hold(&self, batch: BoxFuture<'static, ()>) {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+    }
+
+    fn release(&self) {
+        let batches = std::mem::take(&mut *self.held.lock().unwrap_or_else(PoisonError::into_inner));
+        for batch in batches {
+            tokio::spawn(batch);
+        }
+    }
+
+    /// Runs the request, releasing held batches whenever it goes idle (and when it ends).
+    pub fn run<F: Future>(&self, request: F) -> Gated<F> {
+        Gated { request: Box::pin(request), gate: self.clone() }
+    }
+}
+
+pub struct Gated<F> {
+    request: Pin<Box<F>>,
+    gate: BatchGate,
+}
+
+/// Wraps the task's waker to notice whether the request woke itself while being polled.
+struct WakeWatch {
+    inner: Waker,
+    woken: AtomicBool,
+}
+
+impl Wake for WakeWatch {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.inner.wake_by_ref();
+    }
+}
+
+impl<F: Future> Future for Gated<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let watch = Arc::new(WakeWatch { inner: cx.waker().clone(), woken: AtomicBool::new(false) });
+        let waker = Waker::from(watch.clone());
+        let outcome = self.request.as_mut().poll(&mut Context::from_waker(&waker));
+        // Tokio defers the wake of a task that ran out of its cooperative budget until after
+        // the poll, so an exhausted budget also means "busy, coming straight back".
+        let busy =
+            outcome.is_pending() && (watch.woken.load(Ordering::Acquire) || !tokio::task::coop::has_budget_remaining());
+        if !busy {
+            self.gate.release();
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    struct SelfWakingYield(bool);
+
+    impl Future for SelfWakingYield {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn held_batches_start_only_once_the_request_is_idle() {
+        let gate = BatchGate::new();
+        let started = Arc::new(AtomicUsize::new(0));
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<usize>();
+        let request = {
+            let gate = gate.clone();
+            let started = started.clone();
+            async move {
+                let counter = started.clone();
+                gate.hold(Box::pin(async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let _ = done_tx.send(1);
+                }));
+                // Busy: yields by waking itself (as `FuturesUnordered` does), so the batch must still be held.
+                SelfWakingYield(false).await;
+                let held_while_busy = started.load(Ordering::SeqCst);
+                // Idle: waits for the batch, which the gate must now release.
+                let batch_result = done_rx.await.unwrap();
+                (held_while_busy, batch_result)
+            }
+        };
+
+        let (held_while_busy, batch_result) = gate.run(request).await;
+
+        assert_eq!(held_while_busy, 0);
+        assert_eq!(batch_result, 1);
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+    }
+}
