@@ -92,10 +92,10 @@ pub struct KekaArgs {
     #[arg(long, env = "KEKA_RATE_LIMIT_PER_MINUTE", default_value_t = 50)]
     pub keka_rate_limit_per_minute: u32,
     /// Longest a request waits for a rate-limit slot before failing, in seconds.
-    #[arg(long, env = "KEKA_MAX_RATE_LIMIT_WAIT_SECS", default_value_t = 75)]
+    #[arg(long, env = "KEKA_MAX_RATE_LIMIT_WAIT_SECS", default_value_t = 20)]
     pub keka_max_rate_limit_wait_secs: u64,
     /// Timeout of one HTTP exchange with Keka, in seconds.
-    #[arg(long, env = "KEKA_REQUEST_TIMEOUT_SECS", default_value_t = 20)]
+    #[arg(long, env = "KEKA_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub keka_request_timeout_secs: u64,
     /// Retries after a failed attempt (429, 5xx, timeouts, connection errors).
     #[arg(long, env = "KEKA_MAX_RETRIES", default_value_t = 3)]

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
@@ -41,6 +42,7 @@ pub struct ServerSettings {
 struct AppState {
     schema: KekaSchema,
     keka: CachedKeka,
+    snapshot: Arc<SnapshotSource>,
 }
 
 /// A built server: bound to its port, ready to run.
@@ -59,8 +61,8 @@ impl Application {
         let keka = CachedKeka::new(client, settings.cache);
         let snapshot = SnapshotSource::new(keka.clone(), settings.cache.ttl, settings.snapshot_grace);
         let schema =
-            build_schema(GraphContext { keka: keka.clone(), snapshot, limits: settings.limits, today: settings.today });
-        let router = router(AppState { schema, keka: keka.clone() }, settings.max_body_bytes);
+            build_schema(GraphContext { keka: keka.clone(), snapshot: snapshot.clone(), limits: settings.limits, today: settings.today });
+        let router = router(AppState { schema, keka: keka.clone(), snapshot }, settings.max_body_bytes);
         let listener = TcpListener::bind(settings.listen).await?;
         Ok(Self { listener, router, keka, sandbox })
     }
@@ -151,7 +153,7 @@ async fn execute(state: &AppState, request: async_graphql::Request) -> Response 
     let gate = BatchGate::new();
     let loaders = {
         let (tally, gate) = (tally.clone(), gate.clone());
-        RequestLoaders::new(&state.keka, move |batch| gate.hold(Box::pin(tally.scope(batch))))
+        RequestLoaders::new(&state.keka, &state.snapshot, move |batch| gate.hold(Box::pin(tally.scope(batch))))
     };
     let operation = request.operation_name.clone();
     let mut response = tally.scope(gate.run(state.schema.execute(request.data(loaders)))).await;

@@ -7,7 +7,7 @@ use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use chrono::NaiveDate;
 
-use super::loaders::{AttendanceLoader, EmployeeLoader, LeaveBalanceLoader, TimeoffLoader};
+use super::loaders::{AttendanceLoader, EmployeeByEmailLoader, EmployeeLoader, LeaveBalanceLoader, TimeoffLoader};
 use crate::keka::{CachedKeka, OrgSnapshot, SnapshotSource};
 
 /// Limits that shape answers.
@@ -54,6 +54,7 @@ pub struct GraphContext {
 /// DataLoaders of one request. Per request so their batches and caches never mix users.
 pub struct RequestLoaders {
     pub employees: DataLoader<EmployeeLoader>,
+    pub employees_by_email: DataLoader<EmployeeByEmailLoader>,
     pub timeoff: DataLoader<TimeoffLoader>,
     pub attendance: DataLoader<AttendanceLoader>,
     pub balances: DataLoader<LeaveBalanceLoader>,
@@ -61,7 +62,7 @@ pub struct RequestLoaders {
 
 impl RequestLoaders {
     /// `spawn` runs each batch; the server passes one that keeps the request's Keka tally.
-    pub fn new<S>(keka: &CachedKeka, spawn: S) -> Self
+    pub fn new<S>(keka: &CachedKeka, snapshot: &Arc<SnapshotSource>, spawn: S) -> Self
     where
         S: Fn(futures::future::BoxFuture<'static, ()>) + Send + Sync + Clone + 'static,
     {
@@ -72,6 +73,9 @@ impl RequestLoaders {
             employees: DataLoader::new(EmployeeLoader::new(keka.clone()), spawn.clone())
                 .delay(BATCH_DELAY)
                 .max_batch_size(ids_per_request),
+            employees_by_email: DataLoader::new(EmployeeByEmailLoader::new(keka.clone(), snapshot.clone()), spawn.clone())
+                .delay(BATCH_DELAY)
+                .max_batch_size(usize::MAX),
             timeoff: DataLoader::new(TimeoffLoader::new(keka.clone()), spawn.clone())
                 .delay(BATCH_DELAY)
                 .max_batch_size(ids_per_request),

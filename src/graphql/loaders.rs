@@ -11,7 +11,7 @@ use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
 
 use crate::keka::models::{AttendanceDay, Employee, LeaveBalance, LeaveRequest};
-use crate::keka::{CachedKeka, KekaError};
+use crate::keka::{CachedKeka, KekaError, SnapshotSource};
 
 /// Ids per leave or attendance request: keeps URLs short, like the client's employee batches.
 const IDS_PER_CALL: usize = 50;
@@ -35,6 +35,55 @@ impl Loader<String> for EmployeeLoader {
             return Ok(HashMap::new());
         }
         self.keka.employees_by_ids(ids).await
+    }
+}
+
+/// Employees by work email (keys are trimmed and lower-cased). Keka has no email filter: a
+/// couple of emails are looked up with its search endpoint, more (or any, once the org snapshot
+/// exists) are answered from the snapshot, which costs one walk for any number of emails.
+pub struct EmployeeByEmailLoader {
+    keka: CachedKeka,
+    snapshot: Arc<SnapshotSource>,
+}
+
+/// Up to this many emails are searched one by one; beyond it one snapshot walk is cheaper.
+const EMAILS_SEARCHED_ONE_BY_ONE: usize = 2;
+
+impl EmployeeByEmailLoader {
+    pub fn new(keka: CachedKeka, snapshot: Arc<SnapshotSource>) -> Self {
+        Self { keka, snapshot }
+    }
+
+    async fn from_snapshot(&self, emails: &[String]) -> Result<HashMap<String, Arc<Employee>>, KekaError> {
+        let snapshot = self.snapshot.get().await?;
+        Ok(emails.iter().filter_map(|email| snapshot.employee_by_email(email).map(|employee| (email.clone(), employee.clone()))).collect())
+    }
+}
+
+impl Loader<String> for EmployeeByEmailLoader {
+    type Value = Arc<Employee>;
+    type Error = KekaError;
+
+    async fn load(&self, emails: &[String]) -> Result<HashMap<String, Arc<Employee>>, KekaError> {
+        if self.snapshot.peek().is_some() || emails.len() > EMAILS_SEARCHED_ONE_BY_ONE {
+            return self.from_snapshot(emails).await;
+        }
+        let searches = futures::future::join_all(emails.iter().map(|email| self.keka.employee_by_work_email(email))).await;
+        let mut found = HashMap::new();
+        for (email, result) in emails.iter().zip(searches) {
+            match result {
+                Ok(Some(employee)) => {
+                    found.insert(email.clone(), employee);
+                }
+                Ok(None) => {}
+                // The search endpoint is thinly documented: if Keka refuses it, read everyone instead.
+                Err(KekaError::NotFound { .. } | KekaError::Upstream { status: 400..=499, .. } | KekaError::Decode { .. }) => {
+                    return self.from_snapshot(emails).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(found)
     }
 }
 

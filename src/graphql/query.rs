@@ -11,9 +11,9 @@ use super::context::{graph, snapshot};
 use super::error::{bad_user_input, graphql_error};
 use super::types::employee::{Employee, date_range};
 use super::types::enums::{EmploymentStatus, GroupKind, JobStatus, PreboardingStage, PreboardingStatus, TimeoffStatus};
-use super::types::hire::{Job, PreboardingCandidate, find_job};
+use super::types::hire::{Candidate, Job, PreboardingCandidate, find_job};
 use super::types::org::{Group, GroupType, Office, find_group, groups_of_kind};
-use super::types::time::{TimeoffRequest, TimeoffType};
+use super::types::time::{TimeoffRequest, TimeoffType, find_timeoff_type};
 use crate::keka::models::Employee as KekaEmployee;
 use crate::keka::{EmployeeFilter, KekaError, PageRequest, PreboardingFilter};
 
@@ -172,6 +172,69 @@ impl Query {
             .collect())
     }
 
+    // ---- Federation entities: `_entities` resolves representations through these. ----
+    // A failure to reach Keka nulls only that representation (with a coded error) instead of
+    // the whole `_entities` list, which is what returning `Err` would do.
+
+    /// Federation: an employee by Keka id.
+    #[graphql(entity)]
+    async fn find_employee_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Employee> {
+        entity(ctx, Employee::load(ctx, &id).await)
+    }
+
+    /// Federation: an employee by work email (case-insensitive), for subgraphs that know people by email.
+    #[graphql(entity)]
+    async fn find_employee_by_email(&self, ctx: &Context<'_>, email: String) -> Option<Employee> {
+        entity(ctx, Employee::load_by_email(ctx, &email).await)
+    }
+
+    /// Federation: a group by id.
+    #[graphql(entity)]
+    async fn find_group_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Group> {
+        entity(ctx, find_group(ctx, &id).await)
+    }
+
+    /// Federation: a group type by id.
+    #[graphql(entity)]
+    async fn find_group_type_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<GroupType> {
+        let found = graph(ctx).keka.group_types().await.map_err(graphql_error);
+        entity(ctx, found.map(|types| types.iter().find(|group_type| group_type.id == *id).cloned().map(GroupType)))
+    }
+
+    /// Federation: a leave type by id.
+    #[graphql(entity)]
+    async fn find_timeoff_type_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<TimeoffType> {
+        entity(ctx, find_timeoff_type(ctx, &id).await)
+    }
+
+    /// Federation: a time-off request by id (looked up among requests within 180 days of today).
+    #[graphql(entity)]
+    async fn find_timeoff_request_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<TimeoffRequest> {
+        let today = graph(ctx).today.date();
+        let around = (today - chrono::Days::new(180), today + chrono::Days::new(180));
+        let found = graph(ctx).keka.leave_request(&id, around).await.map_err(graphql_error);
+        entity(ctx, found.map(|request| request.map(TimeoffRequest)))
+    }
+
+    /// Federation: an office by id.
+    #[graphql(entity)]
+    async fn find_office_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Office> {
+        entity(ctx, self.office(ctx, id).await)
+    }
+
+    /// Federation: a job by id.
+    #[graphql(entity)]
+    async fn find_job_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Job> {
+        entity(ctx, find_job(ctx, &id).await)
+    }
+
+    /// Federation: a candidate by id.
+    #[graphql(entity)]
+    async fn find_candidate_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Candidate> {
+        let found = graph(ctx).keka.candidate(&id).await.map_err(graphql_error);
+        entity(ctx, found.map(|found| found.map(|(job_id, candidate)| Candidate::new(candidate, job_id))))
+    }
+
     /// People going through preboarding, optionally at one stage or status.
     async fn preboarding_candidates(
         &self,
@@ -187,6 +250,17 @@ impl Query {
             .filter(|candidate| stage.is_none_or(|stage| PreboardingStage::from(candidate.0.stage) == stage))
             .filter(|candidate| status.is_none_or(|status| PreboardingStatus::from(candidate.0.status) == status))
             .collect())
+    }
+}
+
+/// An entity's result: found, `None` for unknown, and on failure `None` plus a coded error at its position.
+fn entity<T>(ctx: &Context<'_>, found: Result<Option<T>>) -> Option<T> {
+    match found {
+        Ok(found) => found,
+        Err(error) => {
+            ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+            None
+        }
     }
 }
 

@@ -59,6 +59,10 @@ pub struct CachedKeka {
     jobs: Cache<Option<JobStatus>, Shared<Vec<Job>>>,
     candidates: Cache<(String, bool), Shared<Vec<Candidate>>>,
     preboarding: Cache<PreboardingFilter, Shared<Vec<PreboardingCandidate>>>,
+    /// Leave requests seen in any window, by id (Keka has no get-by-id for them).
+    leave_requests_by_id: Cache<String, Shared<LeaveRequest>>,
+    /// Candidates seen in any job's list, by id, with their job's id (Keka has no get-by-id for them).
+    candidates_by_id: Cache<String, (String, Shared<Candidate>)>,
 }
 
 impl std::fmt::Debug for CachedKeka {
@@ -102,6 +106,8 @@ impl CachedKeka {
             jobs: cache("jobs", 16, ttl),
             candidates: cache("candidates", max_lists, ttl),
             preboarding: cache("preboarding", 64, ttl),
+            leave_requests_by_id: cache("leave_requests_by_id", max_employees, ttl),
+            candidates_by_id: cache("candidates_by_id", max_employees, ttl),
         }
     }
 
@@ -281,17 +287,28 @@ impl CachedKeka {
             .map_err(unshare)
     }
 
-    pub async fn leave_requests(
-        &self,
-        employee_ids: &[String],
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Shared<Vec<LeaveRequest>>, KekaError> {
+    pub async fn leave_requests(&self, employee_ids: &[String], from: NaiveDate, to: NaiveDate) -> Result<Shared<Vec<LeaveRequest>>, KekaError> {
         let key = (sorted(employee_ids), from, to);
         self.leave_requests
-            .try_get_with(key, async { self.client.leave_requests(employee_ids, from, to).await.map(Arc::new) })
+            .try_get_with(key, async {
+                let requests = self.client.leave_requests(employee_ids, from, to).await?;
+                for request in &requests {
+                    self.leave_requests_by_id.insert(request.id.clone(), Arc::new(request.clone())).await;
+                }
+                Ok::<_, KekaError>(Arc::new(requests))
+            })
             .await
             .map_err(unshare)
+    }
+
+    /// A leave request by id: from any window already fetched, else from everyone's requests
+    /// in `around` (a wide window, fetched once and cached). `None` if not found there.
+    pub async fn leave_request(&self, id: &str, around: (NaiveDate, NaiveDate)) -> Result<Option<Shared<LeaveRequest>>, KekaError> {
+        if let Some(found) = self.leave_requests_by_id.get(id).await {
+            return Ok(Some(found));
+        }
+        let requests = self.leave_requests(&[], around.0, around.1).await?;
+        Ok(requests.iter().find(|request| request.id == id).map(|request| Arc::new(request.clone())))
     }
 
     pub async fn leave_balances(
@@ -324,10 +341,32 @@ impl CachedKeka {
     pub async fn candidates(&self, job_id: &str, archived: bool) -> Result<Shared<Vec<Candidate>>, KekaError> {
         self.candidates
             .try_get_with((job_id.to_owned(), archived), async {
-                self.client.candidates(job_id, archived).await.map(Arc::new)
+                let candidates = self.client.candidates(job_id, archived).await?;
+                for candidate in &candidates {
+                    self.candidates_by_id.insert(candidate.id.clone(), (job_id.to_owned(), Arc::new(candidate.clone()))).await;
+                }
+                Ok::<_, KekaError>(Arc::new(candidates))
             })
             .await
             .map_err(unshare)
+    }
+
+    /// A candidate by id with the id of the job applied to: from lists already fetched, else by
+    /// reading every job's candidates (active, then archived) once. `None` if nobody has that id.
+    pub async fn candidate(&self, id: &str) -> Result<Option<(String, Shared<Candidate>)>, KekaError> {
+        if let Some(found) = self.candidates_by_id.get(id).await {
+            return Ok(Some(found));
+        }
+        let jobs = self.jobs(None).await?;
+        for archived in [false, true] {
+            let lists = futures::future::try_join_all(jobs.iter().map(|job| self.candidates(&job.id, archived))).await?;
+            for (job, candidates) in jobs.iter().zip(lists) {
+                if let Some(candidate) = candidates.iter().find(|candidate| candidate.id == id) {
+                    return Ok(Some((job.id.clone(), Arc::new(candidate.clone()))));
+                }
+            }
+        }
+        Ok(None)
     }
 
     pub async fn preboarding_candidates(

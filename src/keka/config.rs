@@ -72,6 +72,7 @@ pub struct KekaConfig {
     /// and requests reach Keka a little after we send them.
     pub rate_limit_margin: Duration,
     /// Longest a request may wait for a rate-limit slot (or a 429 back-off) before it fails.
+    /// Below Apollo Router's 30 s request timeout, so the client gets a coded error, not a 504.
     pub max_rate_limit_wait: Duration,
     /// Timeout of one HTTP exchange with Keka.
     pub request_timeout: Duration,
@@ -112,11 +113,11 @@ impl KekaConfig {
             rate_limit_per_window: 50,
             rate_limit_window: Duration::from_secs(60),
             rate_limit_margin: Duration::from_secs(1),
-            max_rate_limit_wait: Duration::from_secs(75),
-            request_timeout: Duration::from_secs(20),
+            max_rate_limit_wait: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(10),
             max_retries: 3,
             backoff_base: Duration::from_millis(250),
-            backoff_max: Duration::from_secs(8),
+            backoff_max: Duration::from_secs(4),
             token_refresh_margin: Duration::from_secs(120),
             page_size: Self::MAX_PAGE_SIZE,
             ids_per_request: 50,

@@ -35,6 +35,13 @@ impl Employee {
         Ok(found.map(Self))
     }
 
+    /// Loads an employee by work email through the request's email loader; `None` if nobody has it.
+    pub async fn load_by_email(ctx: &Context<'_>, email: &str) -> Result<Option<Self>> {
+        let key = email.trim().to_lowercase();
+        let found = loaders(ctx)?.employees_by_email.load_one(key).await.map_err(graphql_error)?;
+        Ok(found.map(Self))
+    }
+
     async fn load_ref(ctx: &Context<'_>, reference: Option<&keka::EmployeeRef>) -> Result<Option<Self>> {
         match reference {
             Some(reference) => Self::load(ctx, &reference.id).await,

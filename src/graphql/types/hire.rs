@@ -144,6 +144,12 @@ pub struct Candidate {
     job_id: String,
 }
 
+impl Candidate {
+    pub fn new(model: Arc<keka::Candidate>, job_id: String) -> Self {
+        Self { model, job_id }
+    }
+}
+
 #[Object]
 impl Candidate {
     async fn id(&self) -> ID {
