@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use url::Url;
 
-use crate::graphql::{GraphLimits, Today};
+use crate::graphql::{AccessDirectives, GraphLimits, Today};
 use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment};
 use crate::sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
 use crate::server::{Application, ServerSettings};
@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// Largest request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+    /// Access-control directive on personal-data fields in the published SDL: `none` (any router),
+    /// `requires-scopes` (`@requiresScopes`, needs a licensed Apollo Router) or `authenticated`.
+    #[arg(long, env = "ACCESS_DIRECTIVES", default_value = "none", global = true)]
+    pub access_directives: AccessDirectives,
     /// Employees in the embedded sandbox (used only without Keka credentials).
     #[arg(long, env = "SANDBOX_EMPLOYEES", default_value_t = 250)]
     pub sandbox_employees: usize,
@@ -146,7 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.serve).await,
         Command::PrintSchema => {
-            print!("{}", crate::graphql::schema_sdl());
+            print!("{}", crate::graphql::schema_sdl(cli.serve.access_directives));
             Ok(())
         }
         Command::Sandbox(args) => {
@@ -198,6 +202,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: GraphLimits { max_page_size: args.max_page_size.max(1) },
         today: Today::System,
         max_body_bytes: args.max_body_bytes,
+        access_directives: args.access_directives,
     };
     let application = Application::build(settings, sandbox).await?;
     let address = application.local_addr();

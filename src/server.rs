@@ -20,7 +20,10 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::graphql::{BatchGate, GraphContext, GraphLimits, KekaSchema, RequestLoaders, Today, build_schema};
+use crate::graphql::{
+    AccessDirectives, BatchGate, GraphContext, GraphLimits, KekaSchema, RequestLoaders, Today, build_schema,
+    check_representations,
+};
 use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, RequestTally, SnapshotSource};
 use crate::sandbox::RunningSandbox;
 
@@ -36,6 +39,8 @@ pub struct ServerSettings {
     pub today: Today,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Access-control markers in the published SDL.
+    pub access_directives: AccessDirectives,
 }
 
 #[derive(Clone)]
@@ -43,6 +48,7 @@ struct AppState {
     schema: KekaSchema,
     keka: CachedKeka,
     snapshot: Arc<SnapshotSource>,
+    access_directives: AccessDirectives,
 }
 
 /// A built server: bound to its port, ready to run.
@@ -60,9 +66,14 @@ impl Application {
         let client = KekaClient::new(settings.keka.clone())?;
         let keka = CachedKeka::new(client, settings.cache);
         let snapshot = SnapshotSource::new(keka.clone(), settings.cache.ttl, settings.snapshot_grace);
-        let schema =
-            build_schema(GraphContext { keka: keka.clone(), snapshot: snapshot.clone(), limits: settings.limits, today: settings.today });
-        let router = router(AppState { schema, keka: keka.clone(), snapshot }, settings.max_body_bytes);
+        let schema = build_schema(GraphContext {
+            keka: keka.clone(),
+            snapshot: snapshot.clone(),
+            limits: settings.limits,
+            today: settings.today,
+        });
+        let state = AppState { schema, keka: keka.clone(), snapshot, access_directives: settings.access_directives };
+        let router = router(state, settings.max_body_bytes);
         let listener = TcpListener::bind(settings.listen).await?;
         Ok(Self { listener, router, keka, sandbox })
     }
@@ -149,6 +160,12 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
 /// Runs one GraphQL request with its own loaders, counting the Keka requests it causes.
 async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
     let started = Instant::now();
+    let bad_representations = check_representations(&request.variables);
+    if !bad_representations.is_empty() {
+        tracing::warn!(errors = bad_representations.len(), "refused _entities representations");
+        let response = async_graphql::Response::from_errors(bad_representations);
+        return async_graphql_axum::GraphQLResponse::from(response).into_response();
+    }
     let tally = RequestTally::new();
     let gate = BatchGate::new();
     let loaders = {
@@ -158,6 +175,7 @@ async fn execute(state: &AppState, request: async_graphql::Request) -> Response 
     let operation = request.operation_name.clone();
     let mut response = tally.scope(gate.run(state.schema.execute(request.data(loaders)))).await;
     add_missing_codes(&mut response);
+    state.access_directives.apply_to_response(&mut response);
     tracing::info!(
         operation = operation.as_deref().unwrap_or("-"),
         latency_ms = started.elapsed().as_millis() as u64,

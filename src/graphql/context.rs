@@ -73,9 +73,12 @@ impl RequestLoaders {
             employees: DataLoader::new(EmployeeLoader::new(keka.clone()), spawn.clone())
                 .delay(BATCH_DELAY)
                 .max_batch_size(ids_per_request),
-            employees_by_email: DataLoader::new(EmployeeByEmailLoader::new(keka.clone(), snapshot.clone()), spawn.clone())
-                .delay(BATCH_DELAY)
-                .max_batch_size(usize::MAX),
+            employees_by_email: DataLoader::new(
+                EmployeeByEmailLoader::new(keka.clone(), snapshot.clone()),
+                spawn.clone(),
+            )
+            .delay(BATCH_DELAY)
+            .max_batch_size(usize::MAX),
             timeoff: DataLoader::new(TimeoffLoader::new(keka.clone()), spawn.clone())
                 .delay(BATCH_DELAY)
                 .max_batch_size(ids_per_request),

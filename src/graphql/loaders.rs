@@ -54,9 +54,12 @@ impl EmployeeByEmailLoader {
         Self { keka, snapshot }
     }
 
-    async fn from_snapshot(&self, emails: &[String]) -> Result<HashMap<String, Arc<Employee>>, KekaError> {
+    async fn look_up_in_snapshot(&self, emails: &[String]) -> Result<HashMap<String, Arc<Employee>>, KekaError> {
         let snapshot = self.snapshot.get().await?;
-        Ok(emails.iter().filter_map(|email| snapshot.employee_by_email(email).map(|employee| (email.clone(), employee.clone()))).collect())
+        Ok(emails
+            .iter()
+            .filter_map(|email| snapshot.employee_by_email(email).map(|employee| (email.clone(), employee.clone())))
+            .collect())
     }
 }
 
@@ -66,9 +69,10 @@ impl Loader<String> for EmployeeByEmailLoader {
 
     async fn load(&self, emails: &[String]) -> Result<HashMap<String, Arc<Employee>>, KekaError> {
         if self.snapshot.peek().is_some() || emails.len() > EMAILS_SEARCHED_ONE_BY_ONE {
-            return self.from_snapshot(emails).await;
+            return self.look_up_in_snapshot(emails).await;
         }
-        let searches = futures::future::join_all(emails.iter().map(|email| self.keka.employee_by_work_email(email))).await;
+        let searches =
+            futures::future::join_all(emails.iter().map(|email| self.keka.employee_by_work_email(email))).await;
         let mut found = HashMap::new();
         for (email, result) in emails.iter().zip(searches) {
             match result {
@@ -77,8 +81,12 @@ impl Loader<String> for EmployeeByEmailLoader {
                 }
                 Ok(None) => {}
                 // The search endpoint is thinly documented: if Keka refuses it, read everyone instead.
-                Err(KekaError::NotFound { .. } | KekaError::Upstream { status: 400..=499, .. } | KekaError::Decode { .. }) => {
-                    return self.from_snapshot(emails).await;
+                Err(
+                    KekaError::NotFound { .. }
+                    | KekaError::Upstream { status: 400..=499, .. }
+                    | KekaError::Decode { .. },
+                ) => {
+                    return self.look_up_in_snapshot(emails).await;
                 }
                 Err(error) => return Err(error),
             }

@@ -4,9 +4,11 @@
 //! test); [`build_schema`] adds the long-lived Keka access. Per-request loaders are added by
 //! the server to each request ([`RequestLoaders`]).
 
+pub mod access_control;
 mod batch_gate;
 pub mod connection;
 mod context;
+mod entities;
 pub mod error;
 mod loaders;
 mod query;
@@ -15,8 +17,10 @@ pub mod types;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
 
+pub use access_control::AccessDirectives;
 pub use batch_gate::BatchGate;
 pub use context::{GraphContext, GraphLimits, RequestLoaders, Today};
+pub use entities::check_representations;
 pub use query::{EmployeesFilter, Query};
 
 pub type KekaSchema = Schema<Query, EmptyMutation, EmptySubscription>;
@@ -31,9 +35,11 @@ pub fn build_schema(context: GraphContext) -> KekaSchema {
     schema_builder().data(context).finish()
 }
 
-/// The SDL as committed in `schema.graphql`: federation directives included, fields sorted for stable diffs.
-pub fn schema_sdl() -> String {
-    schema_builder()
+/// The SDL `print-schema` prints: federation directives included, fields sorted for stable diffs,
+/// access-control markers per `directives`. `schema.graphql` holds it for the default (none).
+pub fn schema_sdl(directives: AccessDirectives) -> String {
+    let sdl = schema_builder()
         .finish()
-        .sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive().sorted_fields())
+        .sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive().sorted_fields());
+    directives.apply(&sdl)
 }

@@ -42,6 +42,8 @@ type Shared<T> = Arc<T>;
 pub struct CachedKeka {
     client: KekaClient,
     employees: Cache<String, Shared<Employee>>,
+    /// Ids Keka did not return when asked: not asked again within the TTL.
+    unknown_employee_ids: Cache<String, ()>,
     /// Concurrent batches asking for the same missing ids share one fetch; entries live only while in flight.
     employee_batches: Cache<Vec<String>, Shared<Vec<Shared<Employee>>>>,
     employee_pages: Cache<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
@@ -90,6 +92,7 @@ impl CachedKeka {
         Self {
             client,
             employees: cache("employees", max_employees, ttl),
+            unknown_employee_ids: cache("unknown_employee_ids", max_employees, ttl),
             employee_batches: cache("employee_batches", max_lists, ttl),
             employee_pages: cache("employee_pages", max_lists, ttl),
             employee_lists: cache("employee_lists", 64, ttl),
@@ -144,6 +147,7 @@ impl CachedKeka {
                 Some(employee) => {
                     found.insert(id.clone(), employee);
                 }
+                None if self.unknown_employee_ids.contains_key(id) => {}
                 None => missing.push(id.clone()),
             }
         }
@@ -163,6 +167,9 @@ impl CachedKeka {
         self.employee_batches.invalidate(&missing).await;
         for employee in batch.iter() {
             found.insert(employee.id.clone(), employee.clone());
+        }
+        for id in missing.into_iter().filter(|id| !found.contains_key(id)) {
+            self.unknown_employee_ids.insert(id, ()).await;
         }
         Ok(found)
     }
@@ -287,7 +294,12 @@ impl CachedKeka {
             .map_err(unshare)
     }
 
-    pub async fn leave_requests(&self, employee_ids: &[String], from: NaiveDate, to: NaiveDate) -> Result<Shared<Vec<LeaveRequest>>, KekaError> {
+    pub async fn leave_requests(
+        &self,
+        employee_ids: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Shared<Vec<LeaveRequest>>, KekaError> {
         let key = (sorted(employee_ids), from, to);
         self.leave_requests
             .try_get_with(key, async {
@@ -303,7 +315,11 @@ impl CachedKeka {
 
     /// A leave request by id: from any window already fetched, else from everyone's requests
     /// in `around` (a wide window, fetched once and cached). `None` if not found there.
-    pub async fn leave_request(&self, id: &str, around: (NaiveDate, NaiveDate)) -> Result<Option<Shared<LeaveRequest>>, KekaError> {
+    pub async fn leave_request(
+        &self,
+        id: &str,
+        around: (NaiveDate, NaiveDate),
+    ) -> Result<Option<Shared<LeaveRequest>>, KekaError> {
         if let Some(found) = self.leave_requests_by_id.get(id).await {
             return Ok(Some(found));
         }
@@ -343,7 +359,9 @@ impl CachedKeka {
             .try_get_with((job_id.to_owned(), archived), async {
                 let candidates = self.client.candidates(job_id, archived).await?;
                 for candidate in &candidates {
-                    self.candidates_by_id.insert(candidate.id.clone(), (job_id.to_owned(), Arc::new(candidate.clone()))).await;
+                    self.candidates_by_id
+                        .insert(candidate.id.clone(), (job_id.to_owned(), Arc::new(candidate.clone())))
+                        .await;
                 }
                 Ok::<_, KekaError>(Arc::new(candidates))
             })
@@ -359,7 +377,8 @@ impl CachedKeka {
         }
         let jobs = self.jobs(None).await?;
         for archived in [false, true] {
-            let lists = futures::future::try_join_all(jobs.iter().map(|job| self.candidates(&job.id, archived))).await?;
+            let lists =
+                futures::future::try_join_all(jobs.iter().map(|job| self.candidates(&job.id, archived))).await?;
             for (job, candidates) in jobs.iter().zip(lists) {
                 if let Some(candidate) = candidates.iter().find(|candidate| candidate.id == id) {
                     return Ok(Some((job.id.clone(), Arc::new(candidate.clone()))));

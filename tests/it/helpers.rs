@@ -120,6 +120,7 @@ pub(crate) async fn spawn_app_with(
         limits: GraphLimits::default(),
         today: Today::Fixed(test_today()),
         max_body_bytes: 64 * 1024,
+        access_directives: Default::default(),
     };
     configure(&mut settings);
     let application = Application::build(settings, Some(sandbox)).await.expect("subgraph builds");

@@ -1,5 +1,6 @@
 //! One integration-test binary (faster to link than one per file).
 
+mod federation;
 mod graphql_api;
 mod helpers;
 mod keka_client;

@@ -3,7 +3,7 @@
 #[test]
 fn schema_graphql_matches_the_schema() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
-    let generated = keka_subgraph::graphql::schema_sdl();
+    let generated = keka_subgraph::graphql::schema_sdl(keka_subgraph::graphql::AccessDirectives::None);
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).unwrap();
         return;
