@@ -111,8 +111,15 @@ async function graphqlRequest(url, query, what) {
     return body.data;
   }
   throw new StartupError(
-    `${what}: no answer from ${url} within ${STEP_TIMEOUT_MS} ms (${lastError?.cause?.code ?? lastError?.message ?? 'unknown error'})`,
+    `${what}: no answer from ${url} within ${STEP_TIMEOUT_MS} ms (${describeFetchError(lastError)})`,
   );
+}
+
+function describeFetchError(error) {
+  if (!error) return 'no attempt finished';
+  const cause = error.cause;
+  const detail = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message;
+  return detail ? `${error.message}: ${detail}` : String(error.message ?? error);
 }
 
 async function fetchKekaSdl(url) {
@@ -274,6 +281,7 @@ async function startSubgraph(name, typeDefs, resolvers) {
   const server = new ApolloServer({
     schema: buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers }]),
     plugins: [ApolloServerPluginInlineTraceDisabled()],
+    stopOnTerminationSignals: false,
   });
   const { url } = await withTimeout(
     startStandaloneServer(server, { listen: { host: HOST, port: 0 } }),
@@ -339,7 +347,9 @@ async function startGateway(supergraphSdl) {
       return source;
     },
   });
-  const server = new ApolloServer({ gateway });
+  // stopOnTerminationSignals: false, here and above: the harness handles SIGTERM/SIGINT itself
+  // (Apollo Server's own handlers would race with ours and re-raise the signal).
+  const server = new ApolloServer({ gateway, stopOnTerminationSignals: false });
   const { url } = await withTimeout(
     startStandaloneServer(server, { listen: { host: HOST, port: 0 } }),
     STEP_TIMEOUT_MS,
