@@ -20,6 +20,12 @@
 // COMPOSE_ONLY=1: compose only (our SDL from EXTRA_SDL_FILE if set, else fetched), print one line
 // `COMPOSED {"errors":[...],"hints":[...],"supergraph":"..."|null}` and exit 0 (composed) / 1 (errors).
 //
+// Other environment variables:
+//   STRIP_SECURITY_DIRECTIVES=1  remove @requiresScopes/@authenticated/@policy applications from our
+//                                SDL before composing (@apollo/gateway refuses SECURITY features);
+//   HARNESS_STEP_TIMEOUT_MS      bound on each startup wait (default 30000);
+//   HARNESS_STARTUP_TIMEOUT_MS   bound on the whole startup (default 60000).
+//
 // stdout carries only the READY / COMPOSED line; every log goes to stderr.
 
 import { createHash } from 'node:crypto';

@@ -1,6 +1,7 @@
 //! One integration-test binary (faster to link than one per file).
 
 mod federation;
+mod federation_gateway;
 mod graphql_api;
 mod helpers;
 mod keka_client;
