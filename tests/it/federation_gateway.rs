@@ -105,12 +105,18 @@ async fn a_real_gateway_joins_our_employees_with_other_subgraphs_both_ways() {
 
     // From our root into the other subgraphs' fields.
     gateway.reset_fetches().await;
-    let outward = gateway.query("{ employees(first: 50) { nodes { id displayName devices { serial } account { login status } } } }").await;
+    let outward = gateway
+        .query("{ employees(first: 50) { nodes { id displayName devices { serial } account { login status } } } }")
+        .await;
     let fetches = gateway.fetches().await;
     assert!(outward.get("errors").is_none(), "{outward}");
     let nodes = outward["data"]["employees"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 50);
-    assert!(nodes.iter().all(|node| !node["devices"].as_array().unwrap().is_empty() && node["account"]["login"].is_string()));
+    assert!(
+        nodes
+            .iter()
+            .all(|node| !node["devices"].as_array().unwrap().is_empty() && node["account"]["login"].is_string())
+    );
     for subgraph in ["assets", "directory"] {
         let batches = entity_fetches(&fetches, subgraph);
         assert_eq!(batches.len(), 1, "{subgraph}: {fetches:?}");
@@ -121,16 +127,26 @@ async fn a_real_gateway_joins_our_employees_with_other_subgraphs_both_ways() {
     let client = KekaClient::new(sandbox_config_for(&app).await).unwrap();
     let page = client.employees_page(&EmployeeFilter::default(), PageRequest::new(1, 200)).await.unwrap().items;
     let on_page: HashSet<&str> = page.iter().map(|employee| employee.id.as_str()).collect();
-    let outside_managers: HashSet<&str> =
-        page[..60].iter().filter_map(|employee| employee.reports_to.as_ref()).map(|manager| manager.id.as_str()).filter(|id| !on_page.contains(id)).collect();
+    let outside_managers: HashSet<&str> = page[..60]
+        .iter()
+        .filter_map(|employee| employee.reports_to.as_ref())
+        .map(|manager| manager.id.as_str())
+        .filter(|id| !on_page.contains(id))
+        .collect();
     app.reset_keka_stats().await;
     gateway.reset_fetches().await;
-    let devices = gateway.query("{ devices { serial owner { displayName jobTitle manager { displayName } office { name } } } }").await;
+    let devices = gateway
+        .query("{ devices { serial owner { displayName jobTitle manager { displayName } office { name } } } }")
+        .await;
     let fetches = gateway.fetches().await;
     assert!(devices.get("errors").is_none(), "{devices}");
     let devices = devices["data"]["devices"].as_array().unwrap();
     assert_eq!(devices.len(), 60);
-    assert!(devices.iter().all(|device| device["owner"]["displayName"].is_string() && device["owner"]["office"]["name"].is_string()));
+    assert!(
+        devices
+            .iter()
+            .all(|device| device["owner"]["displayName"].is_string() && device["owner"]["office"]["name"].is_string())
+    );
     let ours = entity_fetches(&fetches, "keka");
     assert_eq!(ours.len(), 1, "{fetches:?}");
     assert_eq!(ours[0]["representations"], 60);
@@ -161,7 +177,8 @@ async fn a_real_gateway_joins_our_employees_with_other_subgraphs_both_ways() {
 async fn the_sdl_with_access_control_markers_still_composes() {
     require_node();
     for directives in [AccessDirectives::RequiresScopes, AccessDirectives::Authenticated] {
-        let sdl_file = std::env::temp_dir().join(format!("keka-subgraph-sdl-{}-{directives:?}.graphql", std::process::id()));
+        let sdl_file =
+            std::env::temp_dir().join(format!("keka-subgraph-sdl-{}-{directives:?}.graphql", std::process::id()));
         std::fs::write(&sdl_file, schema_sdl(directives)).unwrap();
         // The Node subgraphs need our employees at startup, so run them against a small live subgraph.
         let app = spawn_app(70).await;
@@ -173,11 +190,15 @@ async fn the_sdl_with_access_control_markers_still_composes() {
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .output();
-        let output = tokio::time::timeout(Duration::from_secs(90), output).await.expect("composition finishes").unwrap();
+        let output =
+            tokio::time::timeout(Duration::from_secs(90), output).await.expect("composition finishes").unwrap();
         let _ = std::fs::remove_file(&sdl_file);
         app.stop().await;
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let line = stdout.lines().find_map(|line| line.strip_prefix("COMPOSED ")).unwrap_or_else(|| panic!("no COMPOSED line: {stdout}"));
+        let line = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("COMPOSED "))
+            .unwrap_or_else(|| panic!("no COMPOSED line: {stdout}"));
         let composed: Value = serde_json::from_str(line).unwrap();
         assert_eq!(composed["errors"], json!([]), "{directives:?}: {composed}");
         assert!(output.status.success());

@@ -379,3 +379,57 @@ async fn oversized_bodies_are_refused() {
     assert_eq!(response.status(), 413);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn walking_the_whole_org_chart_costs_exactly_its_pages() {
+    let app = spawn_app(1000).await;
+    let mut after: Option<String> = None;
+    let mut seen = 0;
+    let mut with_manager = 0;
+    for _ in 0..20 {
+        let cursor = after.as_ref().map_or("null".to_owned(), |cursor| format!("\"{cursor}\""));
+        let response = app.query(&format!("{{ employees(first: 100, after: {cursor}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id manager {{ id }} }} }} }}")).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        let connection = &response["data"]["employees"];
+        let nodes = connection["nodes"].as_array().unwrap();
+        seen += nodes.len();
+        with_manager += nodes.iter().filter(|node| node["manager"]["id"].is_string()).count();
+        if connection["pageInfo"]["hasNextPage"] == json!(false) {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+
+    assert_eq!(seen, 1000);
+    assert_eq!(with_manager, 999, "everyone but the root has a manager");
+    let stats = app.keka_stats().await;
+    // The lower bound: 1,000 people at 200 per page; `manager { id }` needs no lookup.
+    assert_eq!(stats.count(EMPLOYEES_ROUTE), 5, "{stats:?}");
+    assert_eq!(stats.api_requests(), 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn who_is_out_costs_the_leave_pages_plus_people_and_lists() {
+    let app = spawn_app(1000).await;
+    let query = r#"{ timeoffRequests(from: "2026-11-23", to: "2026-11-29", status: [APPROVED, PENDING], first: 100) {
+        totalCount nodes { employee { displayName department { name } manager { displayName } } } } }"#;
+
+    let cold = app.query(query).await;
+    let cold_stats = app.keka_stats().await;
+    app.reset_keka_stats().await;
+    let warm = app.query(query).await;
+
+    assert!(cold.get("errors").is_none(), "{cold}");
+    assert_eq!(cold, warm);
+    // One window of leave requests, the people on leave and their managers by id (batches of 50), the group list.
+    let people = cold["data"]["timeoffRequests"]["nodes"].as_array().unwrap().len();
+    assert!(people > 0);
+    assert_eq!(cold_stats.count("/api/v1/time/leaverequests"), 1, "{cold_stats:?}");
+    assert_eq!(cold_stats.count("/api/v1/hris/groups"), 1);
+    let by_id = cold_stats.count(EMPLOYEES_ROUTE);
+    assert!(by_id <= 2 * people.div_ceil(50) as u64, "people and then their managers: {cold_stats:?}");
+    assert_eq!(cold_stats.api_requests(), 2 + by_id);
+    assert_eq!(app.keka_stats().await.api_requests(), 0);
+    app.stop().await;
+}

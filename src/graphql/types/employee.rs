@@ -43,10 +43,12 @@ impl Employee {
     }
 
     async fn load_ref(ctx: &Context<'_>, reference: Option<&keka::EmployeeRef>) -> Result<Option<Self>> {
-        match reference {
-            Some(reference) => Self::load(ctx, &reference.id).await,
-            None => Ok(None),
+        let Some(reference) = reference else { return Ok(None) };
+        if only_id_selected(ctx) {
+            // `manager { id }` (an org chart's edges) needs no lookup: the reference has the id.
+            return Ok(Some(Self(Arc::new(keka::Employee::from_reference(reference)))));
         }
+        Self::load(ctx, &reference.id).await
     }
 
     pub fn in_probation_on(&self, today: NaiveDate) -> bool {
@@ -58,6 +60,14 @@ impl Employee {
             && self.0.resignation_submitted_date.is_some()
             && self.0.exit_date.is_some_and(|exit| exit.date() >= today)
     }
+}
+
+/// True when the field's selection asks for nothing but `id` (and `__typename`).
+fn only_id_selected(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead()
+        .selection_fields()
+        .iter()
+        .all(|field| field.selection_set().all(|child| matches!(child.name(), "id" | "__typename")))
 }
 
 /// Checks and defaults a date range argument pair.

@@ -269,6 +269,21 @@ pub struct Relation {
 }
 
 impl Employee {
+    /// An employee known only from a `{id, firstName, lastName, email}` reference.
+    pub fn from_reference(reference: &EmployeeRef) -> Self {
+        let display_name = match (&reference.first_name, &reference.last_name) {
+            (Some(first), Some(last)) => Some(format!("{first} {last}")),
+            (first, last) => first.clone().or_else(|| last.clone()),
+        };
+        let mut employee: Self = serde_json::from_value(serde_json::json!({ "id": reference.id }))
+            .expect("an object with only an id decodes: every other field is optional");
+        employee.first_name = reference.first_name.clone();
+        employee.last_name = reference.last_name.clone();
+        employee.display_name = display_name;
+        employee.email = reference.email.clone();
+        employee
+    }
+
     /// The department group (`groupType == 2`), which is how Keka exposes an employee's department.
     pub fn group_of_type(&self, kind: SystemGroupType) -> Option<&EmployeeGroup> {
         self.groups.iter().find(|group| group.group_type == Some(kind))
