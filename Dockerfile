@@ -2,7 +2,7 @@
 # Multi-stage build: cargo-chef caches the dependency layer, the runtime image is slim and non-root.
 
 FROM rust:1.95-slim-bookworm AS chef
-RUN cargo install cargo-chef --locked --version 0.1.71
+RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /app
 
 FROM chef AS planner
