@@ -58,6 +58,8 @@ pub struct RequestLoaders {
     pub timeoff: DataLoader<TimeoffLoader>,
     pub attendance: DataLoader<AttendanceLoader>,
     pub balances: DataLoader<LeaveBalanceLoader>,
+    /// Small lists fetched once per request.
+    pub(crate) lists: super::lists::RequestLists,
 }
 
 impl RequestLoaders {
@@ -88,6 +90,7 @@ impl RequestLoaders {
             balances: DataLoader::new(LeaveBalanceLoader::new(keka.clone()), spawn)
                 .delay(BATCH_DELAY)
                 .max_batch_size(ids_per_request),
+            lists: super::lists::RequestLists::default(),
         }
     }
 }

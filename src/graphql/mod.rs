@@ -10,6 +10,7 @@ pub mod connection;
 mod context;
 mod entities;
 pub mod error;
+mod lists;
 mod loaders;
 mod query;
 pub mod scalars;

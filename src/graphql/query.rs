@@ -107,7 +107,7 @@ impl Query {
     /// The kinds of groups configured in Keka.
     async fn group_types(&self, ctx: &Context<'_>) -> Result<Vec<GroupType>> {
         let types = graph(ctx).keka.group_types().await.map_err(graphql_error)?;
-        Ok(types.iter().cloned().map(GroupType).collect())
+        Ok(types.iter().cloned().map(|group_type| GroupType(Arc::new(group_type))).collect())
     }
 
     /// Leave types (casual, sick…).
@@ -198,7 +198,12 @@ impl Query {
     #[graphql(entity)]
     async fn find_group_type_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<GroupType> {
         let found = graph(ctx).keka.group_types().await.map_err(graphql_error);
-        entity(ctx, found.map(|types| types.iter().find(|group_type| group_type.id == *id).cloned().map(GroupType)))
+        entity(
+            ctx,
+            found.map(|types| {
+                types.iter().find(|group_type| group_type.id == *id).cloned().map(|found| GroupType(Arc::new(found)))
+            }),
+        )
     }
 
     /// Federation: a leave type by id.

@@ -9,9 +9,9 @@ use super::employee::Employee;
 use super::enums::GroupKind;
 use crate::graphql::connection::{OffsetConnection, RelayArgs, connection_from_slice};
 use crate::graphql::context::{graph, snapshot};
-use crate::graphql::error::graphql_error;
+use crate::graphql::lists;
 use crate::keka::is_working;
-use crate::keka::models::{self as keka, GroupFilter, SystemGroupType};
+use crate::keka::models::{self as keka, SystemGroupType};
 
 /// A postal address.
 #[derive(Debug, Clone, SimpleObject)]
@@ -39,27 +39,18 @@ impl From<keka::Address> for Address {
     }
 }
 
-/// Every group in the tenant (one cached walk of `/hris/groups`).
-async fn all_groups(ctx: &Context<'_>) -> Result<Arc<Vec<keka::Group>>> {
-    graph(ctx).keka.groups(&GroupFilter::default()).await.map_err(graphql_error)
-}
-
-async fn all_group_types(ctx: &Context<'_>) -> Result<Arc<Vec<keka::GroupType>>> {
-    graph(ctx).keka.group_types().await.map_err(graphql_error)
-}
-
 pub(crate) async fn find_group(ctx: &Context<'_>, id: &str) -> Result<Option<Group>> {
-    Ok(all_groups(ctx).await?.iter().find(|group| group.id == id).map(|group| Group::new(group.clone(), None)))
+    Ok(lists::groups(ctx).await?.get(id).map(|group| Group::new(group.clone(), None)))
 }
 
 /// Groups of a kind (all groups when `kind` is `None`).
 pub(crate) async fn groups_of_kind(ctx: &Context<'_>, kind: Option<GroupKind>) -> Result<Vec<Group>> {
-    let groups = all_groups(ctx).await?;
-    let types = all_group_types(ctx).await?;
+    let groups = lists::groups(ctx).await?;
+    let types = lists::group_types(ctx).await?;
     Ok(groups
         .iter()
         .filter_map(|group| {
-            let group_type = types.iter().find(|group_type| Some(&group_type.id) == group.group_type_id.as_ref());
+            let group_type = group.group_type_id.as_deref().and_then(|id| types.get(id));
             let group_kind = group_type
                 .map(|group_type| GroupKind::from_keka(group_type.system_group_type, group_type.is_system_defined));
             (kind.is_none() || group_kind == kind).then(|| Group::new(group.clone(), group_kind))
@@ -70,22 +61,22 @@ pub(crate) async fn groups_of_kind(ctx: &Context<'_>, kind: Option<GroupKind>) -
 /// The office an employee's location group stands for. Keka's `/hris/locations` ids are
 /// assumed to equal the location groups' ids; when they do not, the names are matched.
 pub(crate) async fn office_of(ctx: &Context<'_>, membership: &keka::EmployeeGroup) -> Result<Option<Office>> {
-    let locations = graph(ctx).keka.locations().await.map_err(graphql_error)?;
-    let by_id = locations.iter().find(|location| location.id == membership.id);
+    let locations = lists::locations(ctx).await?;
+    let by_id = locations.get(&membership.id);
     let by_name = || locations.iter().find(|location| location.name.is_some() && location.name == membership.title);
-    Ok(by_id.or_else(by_name).map(|location| Office(Arc::new(location.clone()))))
+    Ok(by_id.or_else(by_name).map(|location| Office(location.clone())))
 }
 
 /// A group of people: a department, business unit, office location, cost centre, team or custom group.
 #[derive(Clone)]
 pub struct Group {
-    model: keka::Group,
+    model: Arc<keka::Group>,
     /// Known when the group type was already looked up.
     kind: Option<GroupKind>,
 }
 
 impl Group {
-    pub fn new(model: keka::Group, kind: Option<GroupKind>) -> Self {
+    pub fn new(model: Arc<keka::Group>, kind: Option<GroupKind>) -> Self {
         Self { model, kind }
     }
 
@@ -99,7 +90,7 @@ impl Group {
             group_type_id: None,
             gl_code: None,
         };
-        Self { model, kind: Some(GroupKind::from_keka(membership.group_type, None)) }
+        Self { model: Arc::new(model), kind: Some(GroupKind::from_keka(membership.group_type, None)) }
     }
 
     pub fn kind_hint(&self) -> Option<GroupKind> {
@@ -117,7 +108,7 @@ impl Group {
 
     async fn group_type(&self, ctx: &Context<'_>) -> Result<Option<GroupType>> {
         let Some(type_id) = &self.model.group_type_id else { return Ok(None) };
-        Ok(all_group_types(ctx).await?.iter().find(|group_type| &group_type.id == type_id).cloned().map(GroupType))
+        Ok(lists::group_types(ctx).await?.get(type_id).cloned().map(GroupType))
     }
 }
 
@@ -183,7 +174,7 @@ impl Group {
 
 /// A kind of group, as configured in Keka (system types such as Department, or custom ones).
 #[derive(Clone)]
-pub struct GroupType(pub keka::GroupType);
+pub struct GroupType(pub Arc<keka::GroupType>);
 
 #[Object]
 impl GroupType {
@@ -213,7 +204,7 @@ impl GroupType {
     /// The groups of this type.
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
         let kind = GroupKind::from_keka(self.0.system_group_type, self.0.is_system_defined);
-        Ok(all_groups(ctx)
+        Ok(lists::groups(ctx)
             .await?
             .iter()
             .filter(|group| group.group_type_id.as_ref() == Some(&self.0.id))

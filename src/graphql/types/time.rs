@@ -9,13 +9,10 @@ use crate::graphql::scalars::{Date, DateTime};
 
 use super::employee::Employee;
 use super::enums::{DaySession, DayType, TimeoffStatus};
-use crate::graphql::context::graph;
-use crate::graphql::error::graphql_error;
 use crate::keka::models as keka;
 
 pub(crate) async fn find_timeoff_type(ctx: &Context<'_>, identifier: &str) -> Result<Option<TimeoffType>> {
-    let types = graph(ctx).keka.leave_types().await.map_err(graphql_error)?;
-    Ok(types.iter().find(|kind| kind.identifier == identifier).cloned().map(TimeoffType))
+    Ok(crate::graphql::lists::leave_types(ctx).await?.get(identifier).map(|kind| TimeoffType(kind.as_ref().clone())))
 }
 
 /// A kind of leave (casual, sick, earned…).
