@@ -127,11 +127,11 @@ impl TimeoffLoader {
 }
 
 impl Loader<EmployeeRange> for TimeoffLoader {
-    type Value = Arc<Vec<LeaveRequest>>;
+    type Value = Arc<Vec<Arc<LeaveRequest>>>;
     type Error = KekaError;
 
     async fn load(&self, keys: &[EmployeeRange]) -> Result<HashMap<EmployeeRange, Self::Value>, KekaError> {
-        let mut found: HashMap<EmployeeRange, Vec<LeaveRequest>> =
+        let mut found: HashMap<EmployeeRange, Vec<Arc<LeaveRequest>>> =
             keys.iter().map(|key| (key.clone(), Vec::new())).collect();
         for ((from, to), ids) in by_range(keys) {
             for chunk in ids.chunks(IDS_PER_CALL) {

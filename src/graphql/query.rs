@@ -137,7 +137,7 @@ impl Query {
         let requests = context.keka.leave_requests(&[], from, to).await.map_err(graphql_error)?;
         let mut matching: Vec<TimeoffRequest> = requests
             .iter()
-            .map(|request| TimeoffRequest(Arc::new(request.clone())))
+            .map(|request| TimeoffRequest(request.clone()))
             .filter(|request| request.overlaps(from, to))
             .filter(|request| status.as_ref().is_none_or(|wanted| wanted.contains(&request.status_value())))
             .collect();

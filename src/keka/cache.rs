@@ -38,6 +38,9 @@ impl Default for CacheConfig {
 
 type Shared<T> = Arc<T>;
 
+/// Employee ids (sorted; empty = everyone) and an inclusive date window.
+type WindowKey = (Vec<String>, NaiveDate, NaiveDate);
+
 #[derive(Clone)]
 pub struct CachedKeka {
     client: KekaClient,
@@ -55,9 +58,9 @@ pub struct CachedKeka {
     locations: Cache<(), Shared<Vec<Location>>>,
     job_titles: Cache<(), Shared<Vec<JobTitle>>>,
     leave_types: Cache<(), Shared<Vec<LeaveType>>>,
-    leave_requests: Cache<(Vec<String>, NaiveDate, NaiveDate), Shared<Vec<LeaveRequest>>>,
+    leave_requests: Cache<WindowKey, Shared<Vec<Shared<LeaveRequest>>>>,
     leave_balances: Cache<Vec<String>, Shared<Vec<EmployeeLeaveBalances>>>,
-    attendance: Cache<(Vec<String>, NaiveDate, NaiveDate), Shared<Vec<AttendanceDay>>>,
+    attendance: Cache<WindowKey, Shared<Vec<AttendanceDay>>>,
     jobs: Cache<Option<JobStatus>, Shared<Vec<Job>>>,
     candidates: Cache<(String, bool), Shared<Vec<Candidate>>>,
     preboarding: Cache<PreboardingFilter, Shared<Vec<PreboardingCandidate>>>,
@@ -299,13 +302,14 @@ impl CachedKeka {
         employee_ids: &[String],
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Shared<Vec<LeaveRequest>>, KekaError> {
+    ) -> Result<Shared<Vec<Shared<LeaveRequest>>>, KekaError> {
         let key = (sorted(employee_ids), from, to);
         self.leave_requests
             .try_get_with(key, async {
-                let requests = self.client.leave_requests(employee_ids, from, to).await?;
+                let requests: Vec<Shared<LeaveRequest>> =
+                    self.client.leave_requests(employee_ids, from, to).await?.into_iter().map(Arc::new).collect();
                 for request in &requests {
-                    self.leave_requests_by_id.insert(request.id.clone(), Arc::new(request.clone())).await;
+                    self.leave_requests_by_id.insert(request.id.clone(), request.clone()).await;
                 }
                 Ok::<_, KekaError>(Arc::new(requests))
             })
@@ -324,7 +328,7 @@ impl CachedKeka {
             return Ok(Some(found));
         }
         let requests = self.leave_requests(&[], around.0, around.1).await?;
-        Ok(requests.iter().find(|request| request.id == id).map(|request| Arc::new(request.clone())))
+        Ok(requests.iter().find(|request| request.id == id).cloned())
     }
 
     pub async fn leave_balances(

@@ -314,7 +314,7 @@ impl Employee {
         let requests = loaders(ctx)?.timeoff.load_one(key).await.map_err(graphql_error)?.unwrap_or_default();
         Ok(requests
             .iter()
-            .map(|request| TimeoffRequest(Arc::new(request.clone())))
+            .map(|request| TimeoffRequest(request.clone()))
             .filter(|request| status.as_ref().is_none_or(|wanted| wanted.contains(&request.status_value())))
             .collect())
     }
