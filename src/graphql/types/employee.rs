@@ -10,7 +10,7 @@ use crate::graphql::scalars::Date;
 use super::enums::{EmploymentStatus, Gender, GroupKind, TimeType, TimeoffStatus, WorkerType};
 use super::org::{Address, Group, Office, find_group, office_of};
 use super::time::{AttendanceDay, LeaveBalance, TimeoffRequest};
-use crate::graphql::connection::{OffsetConnection, RelayArgs, connection_from_slice};
+use crate::graphql::connection::{OffsetConnection, RelayArgs, ValidArgs, connection_from_slice};
 use crate::graphql::context::{graph, loaders, snapshot};
 use crate::graphql::error::{bad_user_input, graphql_error};
 use crate::graphql::loaders::EmployeeRange;
@@ -60,6 +60,18 @@ impl Employee {
             && self.0.resignation_submitted_date.is_some()
             && self.0.exit_date.is_some_and(|exit| exit.date() >= today)
     }
+}
+
+/// A connection over people from the org snapshot, leavers left out unless `include_relieved`.
+pub(crate) fn people_connection(
+    mut people: Vec<Arc<keka::Employee>>,
+    include_relieved: bool,
+    args: &ValidArgs,
+) -> OffsetConnection<Employee> {
+    if !include_relieved {
+        people.retain(|employee| is_working(employee));
+    }
+    connection_from_slice(&people, args, |employee| Employee(employee.clone()))
 }
 
 /// True when the field's selection asks for nothing but `id` (and `__typename`).
@@ -256,11 +268,7 @@ impl Employee {
         #[graphql(default = false)] include_relieved: bool,
     ) -> Result<OffsetConnection<Employee>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
-        let mut reports = snapshot(ctx).await?.direct_reports(&self.0.id);
-        if !include_relieved {
-            reports.retain(|employee| is_working(employee));
-        }
-        Ok(connection_from_slice(&reports, &args, |employee| Employee(employee.clone())))
+        Ok(people_connection(snapshot(ctx).await?.direct_reports(&self.0.id), include_relieved, &args))
     }
 
     /// Groups the person belongs to (department, location, business unit, cost centre, teams, custom groups), optionally of one kind.

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
-use super::employee::Employee;
+use super::employee::{Employee, people_connection};
 use super::enums::GroupKind;
-use crate::graphql::connection::{OffsetConnection, RelayArgs, connection_from_slice};
+use crate::graphql::connection::{OffsetConnection, RelayArgs};
 use crate::graphql::context::{graph, snapshot};
 use crate::graphql::lists;
-use crate::keka::is_working;
 use crate::keka::models::{self as keka, SystemGroupType};
 
 /// A postal address.
@@ -164,11 +163,7 @@ impl Group {
         #[graphql(default = false)] include_relieved: bool,
     ) -> Result<OffsetConnection<Employee>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
-        let mut members = snapshot(ctx).await?.group_members(&self.model.id);
-        if !include_relieved {
-            members.retain(|employee| is_working(employee));
-        }
-        Ok(connection_from_slice(&members, &args, |employee| Employee(employee.clone())))
+        Ok(people_connection(snapshot(ctx).await?.group_members(&self.model.id), include_relieved, &args))
     }
 }
 
@@ -266,13 +261,10 @@ impl Office {
         #[graphql(default = false)] include_relieved: bool,
     ) -> Result<OffsetConnection<Employee>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
-        let mut people = match self.group_id(ctx).await? {
+        let people = match self.group_id(ctx).await? {
             Some(group_id) => snapshot(ctx).await?.group_members(&group_id),
             None => Vec::new(),
         };
-        if !include_relieved {
-            people.retain(|employee| is_working(employee));
-        }
-        Ok(connection_from_slice(&people, &args, |employee| Employee(employee.clone())))
+        Ok(people_connection(people, include_relieved, &args))
     }
 }
