@@ -197,10 +197,10 @@ fn add_missing_codes(response: &mut async_graphql::Response) {
         if has_code {
             continue;
         }
-        let code = if before_execution && error.message.contains("Parse error")
+        let parse_failure = error.message.contains("Parse error")
             || error.message.starts_with(" --> ")
-            || error.message.contains("expected")
-        {
+            || error.message.contains("expected");
+        let code = if before_execution && parse_failure {
             "GRAPHQL_PARSE_FAILED"
         } else if before_execution {
             "GRAPHQL_VALIDATION_FAILED"

@@ -15,7 +15,7 @@ use super::types::hire::{Candidate, Job, PreboardingCandidate, find_job};
 use super::types::org::{Group, GroupType, Office, find_group, groups_of_kind};
 use super::types::time::{TimeoffRequest, TimeoffType, find_timeoff_type};
 use crate::keka::models::Employee as KekaEmployee;
-use crate::keka::{EmployeeFilter, KekaError, PageRequest, PreboardingFilter};
+use crate::keka::{EmployeeFilter, PageRequest, PreboardingFilter};
 
 /// Which employees to list. Filters combine with AND.
 #[derive(Debug, Clone, Default, InputObject)]
@@ -50,18 +50,7 @@ impl Query {
         if !email.contains('@') {
             return Err(bad_user_input("`email` must be an email address"));
         }
-        let context = graph(ctx);
-        if let Some(snapshot) = context.snapshot.peek() {
-            return Ok(snapshot.employee_by_email(&email).cloned().map(Employee));
-        }
-        match context.keka.employee_by_work_email(&email).await {
-            Ok(found) => Ok(found.map(Employee)),
-            // The search endpoint is thinly documented: if Keka refuses it, look through everyone instead.
-            Err(
-                KekaError::NotFound { .. } | KekaError::Upstream { status: 400..=499, .. } | KekaError::Decode { .. },
-            ) => Ok(snapshot(ctx).await?.employee_by_email(&email).cloned().map(Employee)),
-            Err(error) => Err(graphql_error(error)),
-        }
+        Employee::load_by_email(ctx, &email).await
     }
 
     /// Employees, page by page, in Keka's order.
