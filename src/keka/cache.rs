@@ -18,7 +18,7 @@ use super::models::{
     AttendanceDay, Candidate, Department, Employee, EmployeeLeaveBalances, Group, GroupFilter, GroupType, Job,
     JobStatus, JobTitle, LeaveRequest, LeaveType, Location, PreboardingCandidate,
 };
-use super::pagination::{Page, PageRequest};
+use super::pagination::{Page, PageRequest, walk_pages};
 
 /// How long and how much to cache.
 #[derive(Debug, Clone, Copy)]
@@ -213,32 +213,8 @@ impl CachedKeka {
     /// page size), so pages already fetched for Relay windows are not fetched again.
     pub async fn walk_employee_pages(&self, filter: &EmployeeFilter) -> Result<Vec<Shared<Employee>>, KekaError> {
         let size = self.client.config().page_size;
-        let first = self.employees_page(filter, PageRequest::first(size)).await?;
-        let mut employees: Vec<Shared<Employee>> = first.items.clone();
-        let mut last = first;
-        if last.has_next
-            && let Some(total) = last.total_pages
-        {
-            let numbers: Vec<u32> = (last.number + 1..=total).collect();
-            let pages = futures::future::try_join_all(
-                numbers.iter().map(|number| self.employees_page(filter, PageRequest::new(*number, size))),
-            )
-            .await?;
-            for page in pages {
-                employees.extend(page.items.iter().cloned());
-                last = page;
-            }
-        }
-        // Keka's total was stale: follow the pages one by one to the end.
-        while last.has_next {
-            let next = self.employees_page(filter, PageRequest::new(last.number + 1, size)).await?;
-            if next.number <= last.number {
-                break;
-            }
-            employees.extend(next.items.iter().cloned());
-            last = next;
-        }
-        Ok(employees)
+        walk_pages(|page| async move { self.employees_page(filter, page).await.map(|page| Page::clone(&page)) }, size)
+            .await
     }
 
     /// The employee whose work email this is (case-insensitive), or `None`.

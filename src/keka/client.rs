@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -20,12 +19,9 @@ use super::models::{
     GroupFilter, GroupType, ItemsPage, Job, JobStatus, JobTitle, LeaveRequest, LeaveType, ListEnvelope, Location,
     PreboardingCandidate, PreboardingStage, PreboardingStatus, SingleEnvelope,
 };
-use super::pagination::{Page, PageRequest, date_windows};
+use super::pagination::{Page, PageRequest, date_windows, walk_pages};
 use super::rate_limit::RateLimiter;
 use super::retry::{self, AttemptOutcome, Decision, RetryPolicy};
-
-/// How many pages of one list are fetched at the same time once the total is known.
-const CONCURRENT_PAGES: usize = 4;
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").
@@ -165,7 +161,7 @@ impl KekaClient {
     /// Every employee matching `filter`, walking all pages.
     pub async fn all_employees(&self, filter: &EmployeeFilter) -> Result<Vec<Employee>, KekaError> {
         let size = self.inner.config.page_size;
-        self.walk(|page| self.employees_page(filter, page), size).await
+        walk_pages(|page| self.employees_page(filter, page), size).await
     }
 
     /// `GET /hris/employees/{id}`; `None` when Keka does not know the id.
@@ -216,7 +212,7 @@ impl KekaClient {
 
     pub async fn groups(&self, filter: &GroupFilter) -> Result<Vec<Group>, KekaError> {
         let size = self.inner.config.page_size;
-        self.walk(
+        walk_pages(
             |page| {
                 let mut call = Call::get("/hris/groups", "hris/groups")
                     .query_list("groupTypeIds", &filter.group_type_ids)
@@ -269,19 +265,18 @@ impl KekaClient {
         let mut seen = HashSet::new();
         let mut requests = Vec::new();
         for (start, end) in windows {
-            let found = self
-                .walk(
-                    |page| {
-                        let call = Call::get("/time/leaverequests", "time/leaverequests")
-                            .query_list("employeeIds", employee_ids)
-                            .query("from", format_date(start))
-                            .query("to", format_date(end))
-                            .page(page);
-                        self.envelope_page(call, page)
-                    },
-                    size,
-                )
-                .await?;
+            let found = walk_pages(
+                |page| {
+                    let call = Call::get("/time/leaverequests", "time/leaverequests")
+                        .query_list("employeeIds", employee_ids)
+                        .query("from", format_date(start))
+                        .query("to", format_date(end))
+                        .page(page);
+                    self.envelope_page(call, page)
+                },
+                size,
+            )
+            .await?;
             requests.extend(found.into_iter().filter(|request: &LeaveRequest| seen.insert(request.id.clone())));
         }
         Ok(requests)
@@ -290,7 +285,7 @@ impl KekaClient {
     /// Leave balances of the given employees (all when empty).
     pub async fn leave_balances(&self, employee_ids: &[String]) -> Result<Vec<EmployeeLeaveBalances>, KekaError> {
         let size = self.inner.config.page_size;
-        self.walk(
+        walk_pages(
             |page| {
                 let call = Call::get("/time/leavebalance", "time/leavebalance")
                     .query_list("employeeIds", employee_ids)
@@ -313,7 +308,7 @@ impl KekaClient {
         let mut days = Vec::new();
         for (start, end) in checked_windows(from, to)? {
             days.extend(
-                self.walk(
+                walk_pages(
                     |page| {
                         let call = Call::get("/time/attendance", "time/attendance")
                             .query_list("employeeIds", employee_ids)
@@ -342,7 +337,7 @@ impl KekaClient {
 
     pub async fn jobs(&self, status: Option<JobStatus>) -> Result<Vec<Job>, KekaError> {
         let size = self.inner.config.page_size;
-        self.walk(|page| self.jobs_page(status, page), size).await
+        walk_pages(|page| self.jobs_page(status, page), size).await
     }
 
     /// A page of a job's candidates (`archived` selects the archived ones instead of the active ones).
@@ -361,7 +356,7 @@ impl KekaClient {
 
     pub async fn candidates(&self, job_id: &str, archived: bool) -> Result<Vec<Candidate>, KekaError> {
         let size = self.inner.config.page_size;
-        self.walk(|page| self.candidates_page(job_id, archived, page), size).await
+        walk_pages(|page| self.candidates_page(job_id, archived, page), size).await
     }
 
     pub async fn preboarding_candidates(
@@ -369,7 +364,7 @@ impl KekaClient {
         filter: &PreboardingFilter,
     ) -> Result<Vec<PreboardingCandidate>, KekaError> {
         let size = self.inner.config.page_size;
-        self.walk(
+        walk_pages(
             |page| async move {
                 let mut call = Call::get("/hire/preboarding/candidates", "hire/preboarding/candidates")
                     .query_list("candidateIds", &filter.candidate_ids);
@@ -408,42 +403,7 @@ impl KekaClient {
         path: &'static str,
     ) -> Result<Vec<T>, KekaError> {
         let size = self.inner.config.page_size;
-        self.walk(|page| self.envelope_page(Call::get(endpoint, path).page(page), page), size).await
-    }
-
-    /// Walks a list to its end. After the first page the total is known, so the remaining pages
-    /// are fetched a few at a time; if Keka's total was stale and the last page still points
-    /// further, the walk goes on one page at a time.
-    async fn walk<'a, T, F, Fut>(&'a self, fetch_page: F, page_size: u32) -> Result<Vec<T>, KekaError>
-    where
-        F: Fn(PageRequest) -> Fut + 'a,
-        Fut: std::future::Future<Output = Result<Page<T>, KekaError>> + 'a,
-    {
-        let first = fetch_page(PageRequest::first(page_size)).await?;
-        let size = first.size.max(1);
-        let mut has_next = first.has_next;
-        let mut last_number = first.number;
-        let mut items = first.items;
-        if has_next && let Some(total) = first.total_pages {
-            let rest: Vec<Page<T>> = futures::stream::iter(
-                (last_number + 1..=total).map(|number| fetch_page(PageRequest::new(number, size))),
-            )
-            .buffered(CONCURRENT_PAGES)
-            .try_collect()
-            .await?;
-            for page in rest {
-                has_next = page.has_next;
-                last_number = page.number;
-                items.extend(page.items);
-            }
-        }
-        while has_next {
-            let page = fetch_page(PageRequest::new(last_number + 1, size)).await?;
-            has_next = page.has_next && page.number > last_number;
-            last_number = page.number;
-            items.extend(page.items);
-        }
-        Ok(items)
+        walk_pages(|page| self.envelope_page(Call::get(endpoint, path).page(page), page), size).await
     }
 
     // ---- The pipeline --------------------------------------------------------------------

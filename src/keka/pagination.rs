@@ -1,7 +1,10 @@
 //! Keka's page-number pagination, normalised into [`Page`], and the rules for walking it and
 //! for splitting date ranges into the 90-day windows Keka accepts.
 
+use std::future::Future;
+
 use chrono::{Days, NaiveDate};
+use futures::{StreamExt, TryStreamExt};
 
 use super::models::{ItemsPage, ListEnvelope};
 
@@ -83,6 +86,43 @@ impl<T> Page<T> {
             items: page.items,
         }
     }
+}
+
+/// How many pages of one list are fetched at the same time once the total is known.
+const CONCURRENT_PAGES: usize = 4;
+
+/// Walks a list to its end. After the first page the total is known, so the remaining pages
+/// are fetched a few at a time; if Keka's total was stale and the last page still points
+/// further, the walk goes on one page at a time.
+pub(crate) async fn walk_pages<T, E, F, Fut>(fetch_page: F, page_size: u32) -> Result<Vec<T>, E>
+where
+    F: Fn(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, E>>,
+{
+    let first = fetch_page(PageRequest::first(page_size)).await?;
+    let size = first.size.max(1);
+    let mut has_next = first.has_next;
+    let mut last_number = first.number;
+    let mut items = first.items;
+    if has_next && let Some(total) = first.total_pages {
+        let rest: Vec<Page<T>> =
+            futures::stream::iter((last_number + 1..=total).map(|number| fetch_page(PageRequest::new(number, size))))
+                .buffered(CONCURRENT_PAGES)
+                .try_collect()
+                .await?;
+        for page in rest {
+            has_next = page.has_next;
+            last_number = page.number;
+            items.extend(page.items);
+        }
+    }
+    while has_next {
+        let page = fetch_page(PageRequest::new(last_number + 1, size)).await?;
+        has_next = page.has_next && page.number > last_number;
+        last_number = page.number;
+        items.extend(page.items);
+    }
+    Ok(items)
 }
 
 /// Keka refuses date windows longer than this.
