@@ -221,8 +221,14 @@ pub async fn start_embedded_sandbox(
     config: crate::sandbox::SandboxConfig,
 ) -> anyhow::Result<(RunningSandbox, KekaConfig)> {
     let sandbox = RunningSandbox::start(config).await?;
+    let keka = keka_config_for(&sandbox)?;
+    Ok((sandbox, keka))
+}
+
+/// A Keka client configuration pointed at a running sandbox, with its credentials.
+pub fn keka_config_for(sandbox: &RunningSandbox) -> anyhow::Result<KekaConfig> {
     let credentials = sandbox.credentials();
-    let keka = KekaConfig::new(
+    Ok(KekaConfig::new(
         url::Url::parse(&sandbox.base_url())?,
         url::Url::parse(&sandbox.token_url())?,
         crate::keka::KekaCredentials {
@@ -230,6 +236,5 @@ pub async fn start_embedded_sandbox(
             client_secret: secrecy::SecretString::from(credentials.client_secret.clone()),
             api_key: secrecy::SecretString::from(credentials.api_key.clone()),
         },
-    );
-    Ok((sandbox, keka))
+    ))
 }

@@ -4,7 +4,7 @@ use keka_subgraph::graphql::AccessDirectives;
 use keka_subgraph::keka::{EmployeeFilter, KekaClient, PageRequest};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, sandbox_config_for, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 const ENTITIES: &str = "query($representations: [_Any!]!) { _entities(representations: $representations) { __typename ... on Employee { id email displayName manager { displayName } } ... on Office { id name } ... on Group { id name } } }";
 
@@ -14,7 +14,7 @@ async fn entities(app: &TestApp, representations: Value) -> Value {
 
 /// Employees read straight from the sandbox, so the subgraph's own caches stay cold.
 async fn employees_from_keka(app: &TestApp, page: u32) -> Vec<keka_subgraph::keka::models::Employee> {
-    let client = KekaClient::new(sandbox_config_for(app).await).unwrap();
+    let client = KekaClient::new(app.sandbox_keka.clone()).unwrap();
     let employees = client.employees_page(&EmployeeFilter::default(), PageRequest::new(page, 200)).await.unwrap().items;
     app.reset_keka_stats().await;
     employees

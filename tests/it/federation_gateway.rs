@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{TestApp, sandbox_config_for, spawn_app};
+use crate::helpers::{TestApp, spawn_app};
 
 fn harness_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/federation")
@@ -124,7 +124,7 @@ async fn a_real_gateway_joins_our_employees_with_other_subgraphs_both_ways() {
     }
 
     // From the assets root into ours, by id: one `_entities` fetch with every owner.
-    let client = KekaClient::new(sandbox_config_for(&app).await).unwrap();
+    let client = KekaClient::new(app.sandbox_keka.clone()).unwrap();
     let page = client.employees_page(&EmployeeFilter::default(), PageRequest::new(1, 200)).await.unwrap().items;
     let on_page: HashSet<&str> = page.iter().map(|employee| employee.id.as_str()).collect();
     let outside_managers: HashSet<&str> = page[..60]

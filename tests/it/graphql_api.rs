@@ -6,7 +6,7 @@ use insta::assert_json_snapshot;
 use keka_subgraph::keka::{EmployeeFilter, KekaClient, PageRequest};
 use serde_json::{Value, json};
 
-use crate::helpers::{sandbox_config_for, spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_app_with};
 
 const EMPLOYEES_ROUTE: &str = "/api/v1/hris/employees";
 
@@ -38,7 +38,7 @@ async fn a_cold_page_with_managers_and_groups_costs_one_page_plus_manager_batche
     assert!(edges.iter().all(|edge| edge["node"]["groups"].as_array().is_some_and(|groups| groups.len() >= 4)));
     assert!(edges.iter().all(|edge| edge["node"]["groups"][0]["type"]["name"].is_string()));
     // What the data needs: page 1 (200 people) holds the 100 shown; managers outside it come in batches of 50.
-    let client = KekaClient::new(sandbox_config_for(&app).await).unwrap();
+    let client = KekaClient::new(app.sandbox_keka.clone()).unwrap();
     let page = client.employees_page(&EmployeeFilter::default(), PageRequest::new(1, 200)).await.unwrap();
     let on_page: HashSet<&str> = page.items.iter().map(|employee| employee.id.as_str()).collect();
     let missing: HashSet<&str> = page.items[..100]

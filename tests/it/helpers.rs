@@ -30,17 +30,7 @@ pub(crate) fn wiremock_config(server: &MockServer) -> KekaConfig {
 
 /// A client configuration for a running sandbox, with the sandbox's own credentials.
 pub(crate) fn sandbox_config(sandbox: &RunningSandbox) -> KekaConfig {
-    let credentials = sandbox.credentials();
-    let credentials = KekaCredentials {
-        client_id: credentials.client_id.clone(),
-        client_secret: SecretString::from(credentials.client_secret.clone()),
-        api_key: SecretString::from(credentials.api_key.clone()),
-    };
-    let mut config = KekaConfig::new(
-        Url::parse(&sandbox.base_url()).unwrap(),
-        Url::parse(&sandbox.token_url()).unwrap(),
-        credentials,
-    );
+    let mut config = keka_subgraph::server::keka_config_for(sandbox).unwrap();
     config.backoff_base = Duration::from_millis(1);
     config.backoff_max = Duration::from_millis(5);
     config
@@ -87,6 +77,8 @@ pub(crate) fn test_today() -> chrono::NaiveDate {
 pub(crate) struct TestApp {
     pub(crate) address: std::net::SocketAddr,
     pub(crate) sandbox_address: std::net::SocketAddr,
+    /// How the subgraph reaches its sandbox: tests use it to read Keka directly, past the subgraph's caches.
+    pub(crate) sandbox_keka: KekaConfig,
     pub(crate) http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -112,6 +104,7 @@ pub(crate) async fn spawn_app_with(
     keka.backoff_base = Duration::from_millis(1);
     keka.backoff_max = Duration::from_millis(5);
     let sandbox_address = sandbox.addr();
+    let sandbox_keka = keka.clone();
     let mut settings = ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         keka,
@@ -134,7 +127,14 @@ pub(crate) async fn spawn_app_with(
             .await
             .expect("subgraph runs");
     });
-    TestApp { address, sandbox_address, http: reqwest::Client::new(), shutdown: Some(shutdown), task: Some(task) }
+    TestApp {
+        address,
+        sandbox_address,
+        sandbox_keka,
+        http: reqwest::Client::new(),
+        shutdown: Some(shutdown),
+        task: Some(task),
+    }
 }
 
 impl TestApp {
@@ -191,19 +191,4 @@ impl Drop for TestApp {
             task.abort();
         }
     }
-}
-
-/// A client configuration for the sandbox behind a [`TestApp`] (read from the sandbox's admin endpoint).
-pub(crate) async fn sandbox_config_for(app: &TestApp) -> KekaConfig {
-    let base = format!("http://{}", app.sandbox_address);
-    let credentials = KekaCredentials {
-        client_id: "sandbox-client-id".to_owned(),
-        client_secret: SecretString::from("sandbox-client-secret"),
-        api_key: SecretString::from("sandbox-api-key"),
-    };
-    KekaConfig::new(
-        Url::parse(&format!("{base}/api/v1")).unwrap(),
-        Url::parse(&format!("{base}/connect/token")).unwrap(),
-        credentials,
-    )
 }
