@@ -9,6 +9,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use super::connection::{OffsetConnection, RelayArgs, ValidArgs, connection_from_slice};
 use super::context::{graph, snapshot};
 use super::error::{bad_user_input, graphql_error};
+use super::lists;
 use super::types::employee::{Employee, date_range};
 use super::types::enums::{EmploymentStatus, GroupKind, JobStatus, PreboardingStage, PreboardingStatus, TimeoffStatus};
 use super::types::hire::{Candidate, Job, PreboardingCandidate, find_job};
@@ -136,14 +137,12 @@ impl Query {
 
     /// An office by id; null if there is none.
     async fn office(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Office>> {
-        let locations = graph(ctx).keka.locations().await.map_err(graphql_error)?;
-        Ok(locations.iter().find(|location| location.id == *id).map(|location| Office(Arc::new(location.clone()))))
+        Ok(lists::locations(ctx).await?.get(&id).cloned().map(Office))
     }
 
     /// Every office (Keka's locations).
     async fn offices(&self, ctx: &Context<'_>) -> Result<Vec<Office>> {
-        let locations = graph(ctx).keka.locations().await.map_err(graphql_error)?;
-        Ok(locations.iter().map(|location| Office(Arc::new(location.clone()))).collect())
+        Ok(lists::locations(ctx).await?.iter().cloned().map(Office).collect())
     }
 
     /// A job by id; null if there is none.
@@ -186,13 +185,8 @@ impl Query {
     /// Federation: a group type by id.
     #[graphql(entity)]
     async fn find_group_type_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<GroupType> {
-        let found = graph(ctx).keka.group_types().await.map_err(graphql_error);
-        entity(
-            ctx,
-            found.map(|types| {
-                types.iter().find(|group_type| group_type.id == *id).cloned().map(|found| GroupType(Arc::new(found)))
-            }),
-        )
+        let found = lists::group_types(ctx).await.map(|types| types.get(&id).cloned().map(GroupType));
+        entity(ctx, found)
     }
 
     /// Federation: a leave type by id.

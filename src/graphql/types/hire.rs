@@ -11,6 +11,7 @@ use super::org::{Group, Office, groups_of_kind};
 use crate::graphql::connection::{OffsetConnection, RelayArgs, connection_from_slice};
 use crate::graphql::context::{graph, loaders};
 use crate::graphql::error::graphql_error;
+use crate::graphql::lists;
 use crate::keka::models as keka;
 
 pub(crate) async fn find_job(ctx: &Context<'_>, id: &str) -> Result<Option<Job>> {
@@ -72,7 +73,7 @@ impl Job {
 
     /// The offices the job is based at (matched by name, then city, to Keka's locations).
     async fn offices(&self, ctx: &Context<'_>) -> Result<Vec<Office>> {
-        let locations = graph(ctx).keka.locations().await.map_err(graphql_error)?;
+        let locations = lists::locations(ctx).await?;
         let mut offices = Vec::new();
         for place in &self.0.job_locations {
             let found = locations
@@ -88,7 +89,7 @@ impl Job {
             if let Some(location) = found
                 && !offices.iter().any(|office: &Office| office.0.id == location.id)
             {
-                offices.push(Office(Arc::new(location.clone())));
+                offices.push(Office(location.clone()));
             }
         }
         Ok(offices)
@@ -299,12 +300,12 @@ impl PreboardingCandidate {
     /// The office they will work from (by id or name).
     async fn office(&self, ctx: &Context<'_>) -> Result<Option<Office>> {
         let Some(value) = self.0.work_location.as_deref() else { return Ok(None) };
-        let locations = graph(ctx).keka.locations().await.map_err(graphql_error)?;
-        Ok(locations
-            .iter()
-            .find(|location| {
-                location.id == value || location.name.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(value))
-            })
-            .map(|location| Office(Arc::new(location.clone()))))
+        let locations = lists::locations(ctx).await?;
+        let by_name = || {
+            locations
+                .iter()
+                .find(|location| location.name.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(value)))
+        };
+        Ok(locations.get(value).or_else(by_name).cloned().map(Office))
     }
 }
