@@ -22,5 +22,5 @@ pub use config::{KekaConfig, KekaCredentials, KekaEnvironment};
 pub use error::KekaError;
 pub use pagination::{MAX_WINDOW_DAYS, Page, PageRequest, date_windows};
 pub use rate_limit::{RateLimiter, SlotTooFar};
-pub use snapshot::{OrgSnapshot, SnapshotSource, group_id_of, is_working};
+pub use snapshot::{OrgSnapshot, SnapshotSource, is_working};
 pub use tally::RequestTally;

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use super::cache::CachedKeka;
 use super::client::EmployeeFilter;
 use super::error::KekaError;
-use super::models::{Employee, EmploymentStatus, SystemGroupType};
+use super::models::{Employee, EmploymentStatus};
 
 /// All employees with the indexes the graph needs. Employees keep Keka's order.
 #[derive(Debug)]
@@ -64,11 +64,6 @@ impl OrgSnapshot {
         self.pick(self.members.get(group_id))
     }
 
-    /// How many employees' location group is `group_id`.
-    pub fn count_in_group(&self, group_id: &str) -> usize {
-        self.members.get(group_id).map_or(0, Vec::len)
-    }
-
     /// The employee with this work email (trimmed, case-insensitive).
     pub fn employee_by_email(&self, email: &str) -> Option<&Arc<Employee>> {
         let wanted = email.trim();
@@ -92,11 +87,6 @@ impl OrgSnapshot {
 /// Whether an employee still works here (Keka's `employmentStatus == Working`).
 pub fn is_working(employee: &Employee) -> bool {
     !matches!(employee.employment_status, Some(EmploymentStatus::Relieved))
-}
-
-/// The id of the employee's group of a system kind (e.g. their department or location).
-pub fn group_id_of(employee: &Employee, kind: SystemGroupType) -> Option<&str> {
-    employee.group_of_type(kind).map(|group| group.id.as_str())
 }
 
 /// Hands out the current snapshot, rebuilding it at most once at a time.

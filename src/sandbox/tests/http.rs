@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 
-use super::{Harness, config, fetch_token, today};
+use super::{Harness, config, fetch_token, request_token, today};
 use crate::sandbox::{FaultConfig, HireListShape, RunningSandbox, SandboxConfig};
 
 const EMPLOYEES: &str = "/api/v1/hris/employees";
@@ -635,20 +635,7 @@ async fn faults_are_injected_on_api_routes_only() {
         latency: Duration::from_millis(1),
         ..FaultConfig::default()
     });
-    let c = h.sandbox.credentials();
-    let response = h
-        .client
-        .post(h.sandbox.token_url())
-        .form(&[
-            ("grant_type", "kekaapi"),
-            ("scope", "kekaapi"),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-            ("api_key", c.api_key.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = request_token(&h.client, &h.sandbox).await;
     assert_eq!(response.status(), 503);
     // Existing tokens keep working while the token endpoint is down.
     assert_eq!(h.get(EMPLOYEES).await.status(), 200);

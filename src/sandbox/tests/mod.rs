@@ -86,10 +86,10 @@ impl Harness {
     }
 }
 
-/// Gets a token with the sandbox's own credentials.
-pub(super) async fn fetch_token(client: &reqwest::Client, sandbox: &RunningSandbox) -> String {
+/// Sends a token request with the sandbox's own credentials.
+pub(super) async fn request_token(client: &reqwest::Client, sandbox: &RunningSandbox) -> reqwest::Response {
     let c = sandbox.credentials();
-    let response = client
+    client
         .post(sandbox.token_url())
         .form(&[
             ("grant_type", "kekaapi"),
@@ -100,7 +100,12 @@ pub(super) async fn fetch_token(client: &reqwest::Client, sandbox: &RunningSandb
         ])
         .send()
         .await
-        .expect("token request sent");
+        .expect("token request sent")
+}
+
+/// Gets a token with the sandbox's own credentials.
+pub(super) async fn fetch_token(client: &reqwest::Client, sandbox: &RunningSandbox) -> String {
+    let response = request_token(client, sandbox).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("token JSON");
     body["access_token"].as_str().expect("access_token").to_owned()
