@@ -74,6 +74,12 @@ pub(crate) fn people_connection(
     connection_from_slice(&people, args, |employee| Employee(employee.clone()))
 }
 
+/// "First Last" from whichever parts exist.
+pub(crate) fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let parts: Vec<&str> = [first, last].into_iter().flatten().collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
 /// True when the field's selection asks for nothing but `id` (and `__typename`).
 fn only_id_selected(ctx: &Context<'_>) -> bool {
     ctx.look_ahead()
@@ -118,11 +124,7 @@ impl Employee {
 
     /// The name shown across Keka.
     async fn display_name(&self) -> Option<String> {
-        self.0.display_name.clone().or_else(|| {
-            let parts: Vec<&str> =
-                [self.0.first_name.as_deref(), self.0.last_name.as_deref()].into_iter().flatten().collect();
-            (!parts.is_empty()).then(|| parts.join(" "))
-        })
+        self.0.display_name.clone().or_else(|| full_name(self.0.first_name.as_deref(), self.0.last_name.as_deref()))
     }
 
     async fn first_name(&self) -> Option<&str> {

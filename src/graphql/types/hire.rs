@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::graphql::scalars::{Date, DateTime};
 use async_graphql::{Context, ID, Object, Result};
 
-use super::employee::Employee;
+use super::employee::{Employee, full_name};
 use super::enums::{GroupKind, JobStatus, PreboardingStage, PreboardingStatus};
 use super::org::{Group, Office, groups_of_kind};
 use crate::graphql::connection::{OffsetConnection, RelayArgs, connection_from_slice};
@@ -171,9 +171,7 @@ impl Candidate {
 
     /// First and last name.
     async fn display_name(&self) -> Option<String> {
-        let parts: Vec<&str> =
-            [self.model.first_name.as_deref(), self.model.last_name.as_deref()].into_iter().flatten().collect();
-        (!parts.is_empty()).then(|| parts.join(" "))
+        full_name(self.model.first_name.as_deref(), self.model.last_name.as_deref())
     }
 
     async fn email(&self) -> Option<&str> {

@@ -268,17 +268,13 @@ pub struct Relation {
 }
 
 impl Employee {
-    /// An employee known only from a `{id, firstName, lastName, email}` reference.
+    /// An employee known only from a `{id, firstName, lastName, email}` reference (no display
+    /// name: readers fall back to first and last name).
     pub fn from_reference(reference: &EmployeeRef) -> Self {
-        let display_name = match (&reference.first_name, &reference.last_name) {
-            (Some(first), Some(last)) => Some(format!("{first} {last}")),
-            (first, last) => first.clone().or_else(|| last.clone()),
-        };
         let mut employee: Self = serde_json::from_value(serde_json::json!({ "id": reference.id }))
             .expect("an object with only an id decodes: every other field is optional");
         employee.first_name = reference.first_name.clone();
         employee.last_name = reference.last_name.clone();
-        employee.display_name = display_name;
         employee.email = reference.email.clone();
         employee
     }
