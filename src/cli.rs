@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// How long a stale org snapshot is still served while it is rebuilt, in seconds.
     #[arg(long, env = "SNAPSHOT_GRACE_SECS", default_value_t = 600)]
     pub snapshot_grace_secs: u64,
+    /// How long past its TTL a snapshot is still served when Keka fails to rebuild it (stale-if-error), in seconds.
+    #[arg(long, env = "STALE_IF_ERROR_SECS", default_value_t = 3600)]
+    pub stale_if_error_secs: u64,
     /// Largest `first`/`last` on a connection.
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: usize,
@@ -199,6 +202,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         keka,
         cache: CacheConfig { ttl: Duration::from_secs(args.cache_ttl_secs.max(1)), ..CacheConfig::default() },
         snapshot_grace: Duration::from_secs(args.snapshot_grace_secs),
+        stale_if_error: Duration::from_secs(args.stale_if_error_secs),
         limits: GraphLimits { max_page_size: args.max_page_size.max(1) },
         today: Today::System,
         max_body_bytes: args.max_body_bytes,

@@ -5,6 +5,7 @@
 //! - [`graphql`]: the GraphQL schema over Keka: types, connections, loaders, error codes.
 //! - [`sandbox`]: a simulated Keka tenant served on loopback, for development, tests and benchmarks.
 //! - [`server`]: the HTTP server (axum): GraphQL, GraphiQL, health.
+//! - [`upstream`]: what every upstream client shares: rate limiter, retry rules, a snapshot rebuilt in the background.
 //! - [`cli`]: the command line.
 //! - [`telemetry`]: logging setup.
 
@@ -14,3 +15,4 @@ pub mod keka;
 pub mod sandbox;
 pub mod server;
 pub mod telemetry;
+pub mod upstream;

@@ -24,8 +24,9 @@ use crate::graphql::{
     AccessDirectives, BatchGate, GraphContext, GraphLimits, KekaSchema, RequestLoaders, Today, build_schema,
     check_representations,
 };
-use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, RequestTally, SnapshotSource};
+use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, OrgSnapshot, RequestTally, SnapshotSource};
 use crate::sandbox::RunningSandbox;
+use crate::upstream::Freshness;
 
 /// What the server needs to start.
 #[derive(Debug, Clone)]
@@ -35,12 +36,21 @@ pub struct ServerSettings {
     pub cache: CacheConfig,
     /// How long a stale org snapshot may still be served while it is rebuilt.
     pub snapshot_grace: Duration,
+    /// How long past its TTL a snapshot is still served when a rebuild fails.
+    pub stale_if_error: Duration,
     pub limits: GraphLimits,
     pub today: Today,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Access-control markers in the published SDL.
     pub access_directives: AccessDirectives,
+}
+
+impl ServerSettings {
+    /// How snapshots built from an upstream are served.
+    pub fn freshness(&self) -> Freshness {
+        Freshness { ttl: self.cache.ttl, grace: self.snapshot_grace, stale_if_error: self.stale_if_error }
+    }
 }
 
 #[derive(Clone)]
@@ -65,7 +75,7 @@ impl Application {
     pub async fn build(settings: ServerSettings, sandbox: Option<RunningSandbox>) -> anyhow::Result<Self> {
         let client = KekaClient::new(settings.keka.clone())?;
         let keka = CachedKeka::new(client, settings.cache);
-        let snapshot = SnapshotSource::new(keka.clone(), settings.cache.ttl, settings.snapshot_grace);
+        let snapshot = OrgSnapshot::source(keka.clone(), settings.freshness());
         let schema = build_schema(GraphContext {
             keka: keka.clone(),
             snapshot: snapshot.clone(),

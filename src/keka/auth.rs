@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::KekaConfig;
 use super::error::KekaError;
-use super::retry::{self, AttemptOutcome, Decision, RetryPolicy};
+use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
 
 type KekaOAuthClient = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 

@@ -20,8 +20,8 @@ use super::models::{
     PreboardingCandidate, PreboardingStage, PreboardingStatus, SingleEnvelope,
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
-use super::rate_limit::RateLimiter;
-use super::retry::{self, AttemptOutcome, Decision, RetryPolicy};
+use crate::upstream::RateLimiter;
+use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").

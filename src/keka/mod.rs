@@ -1,5 +1,5 @@
 //! The Keka HR API: a typed client with OAuth (`kekaapi` grant), one shared rate limiter,
-//! retries with back-off, page walking, and TTL caches in front.
+//! retries with back-off (both from [`crate::upstream`]), page walking, and TTL caches in front.
 //!
 //! Knows nothing of GraphQL or of HTTP servers. Everything else in the crate uses only
 //! [`CachedKeka`], [`KekaClient`], [`KekaError`], [`KekaConfig`] and [`models`].
@@ -11,8 +11,6 @@ mod config;
 mod error;
 pub mod models;
 mod pagination;
-mod rate_limit;
-pub mod retry;
 mod snapshot;
 mod tally;
 
@@ -21,6 +19,5 @@ pub use client::{EmployeeFilter, KekaClient, PreboardingFilter};
 pub use config::{KekaConfig, KekaCredentials, KekaEnvironment};
 pub use error::KekaError;
 pub use pagination::{MAX_WINDOW_DAYS, Page, PageRequest, date_windows};
-pub use rate_limit::{RateLimiter, SlotTooFar};
 pub use snapshot::{OrgSnapshot, SnapshotSource, is_working};
 pub use tally::RequestTally;

@@ -7,16 +7,13 @@
 //! nobody waits on a rebuild while a usable snapshot exists.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-
-use tokio::sync::Mutex;
-use tokio::time::Instant;
+use std::sync::Arc;
 
 use super::cache::CachedKeka;
 use super::client::EmployeeFilter;
 use super::error::KekaError;
 use super::models::{Employee, EmploymentStatus};
+use crate::upstream::{Freshness, Refreshing};
 
 /// All employees with the indexes the graph needs. Employees keep Keka's order.
 #[derive(Debug)]
@@ -25,7 +22,6 @@ pub struct OrgSnapshot {
     positions: HashMap<String, usize>,
     reports: HashMap<String, Vec<usize>>,
     members: HashMap<String, Vec<usize>>,
-    built_at: Instant,
 }
 
 impl OrgSnapshot {
@@ -42,7 +38,7 @@ impl OrgSnapshot {
                 members.entry(group.id.clone()).or_default().push(position);
             }
         }
-        Self { employees, positions, reports, members, built_at: Instant::now() }
+        Self { employees, positions, reports, members }
     }
 
     /// Everyone Keka returned, in Keka's order.
@@ -72,11 +68,6 @@ impl OrgSnapshot {
             .find(|employee| employee.email.as_deref().is_some_and(|found| found.trim().eq_ignore_ascii_case(wanted)))
     }
 
-    /// How old the snapshot is.
-    pub fn age(&self) -> Duration {
-        self.built_at.elapsed()
-    }
-
     fn pick(&self, positions: Option<&Vec<usize>>) -> Vec<Arc<Employee>> {
         positions
             .map(|positions| positions.iter().map(|position| self.employees[*position].clone()).collect())
@@ -89,86 +80,19 @@ pub fn is_working(employee: &Employee) -> bool {
     !matches!(employee.employment_status, Some(EmploymentStatus::Relieved))
 }
 
-/// Hands out the current snapshot, rebuilding it at most once at a time.
-pub struct SnapshotSource {
-    keka: CachedKeka,
-    ttl: Duration,
-    grace: Duration,
-    current: RwLock<Option<Arc<OrgSnapshot>>>,
-    /// Held by whoever is rebuilding; others either serve the old snapshot or wait here.
-    rebuilding: Arc<Mutex<()>>,
-}
+/// Hands out the current org snapshot, rebuilding it at most once at a time.
+pub type SnapshotSource = Refreshing<OrgSnapshot, KekaError>;
 
-impl std::fmt::Debug for SnapshotSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SnapshotSource").field("ttl", &self.ttl).field("grace", &self.grace).finish_non_exhaustive()
-    }
-}
-
-impl SnapshotSource {
-    pub fn new(keka: CachedKeka, ttl: Duration, grace: Duration) -> Arc<Self> {
-        Arc::new(Self { keka, ttl, grace, current: RwLock::new(None), rebuilding: Arc::new(Mutex::new(())) })
-    }
-
-    fn current(&self) -> Option<Arc<OrgSnapshot>> {
-        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
-    }
-
-    /// A snapshot no older than the TTL, or one within its grace period while a rebuild runs in the background.
-    pub async fn get(self: &Arc<Self>) -> Result<Arc<OrgSnapshot>, KekaError> {
-        if let Some(snapshot) = self.current() {
-            let age = snapshot.age();
-            if age < self.ttl {
-                return Ok(snapshot);
-            }
-            if age < self.ttl + self.grace {
-                self.refresh_in_background();
-                return Ok(snapshot);
-            }
-        }
-        let _guard = self.rebuilding.lock().await;
-        // Someone else may have rebuilt it while we waited.
-        if let Some(snapshot) = self.current()
-            && snapshot.age() < self.ttl
-        {
-            return Ok(snapshot);
-        }
-        self.rebuild().await
-    }
-
-    /// The snapshot if it is within its TTL; never calls Keka.
-    pub fn fresh(&self) -> Option<Arc<OrgSnapshot>> {
-        self.current().filter(|snapshot| snapshot.age() < self.ttl)
-    }
-
-    /// The snapshot if one exists, however old; never calls Keka.
-    pub fn peek(&self) -> Option<Arc<OrgSnapshot>> {
-        self.current()
-    }
-
-    fn refresh_in_background(self: &Arc<Self>) {
-        let Ok(guard) = self.rebuilding.clone().try_lock_owned() else {
-            return; // a rebuild is already running
-        };
-        let source = self.clone();
-        tokio::spawn(async move {
-            let _guard = guard;
-            if let Err(error) = source.rebuild().await {
-                tracing::warn!(%error, "background rebuild of the org snapshot failed; serving the previous one");
-            }
-        });
-    }
-
-    async fn rebuild(&self) -> Result<Arc<OrgSnapshot>, KekaError> {
-        let started = Instant::now();
-        let employees = self.keka.walk_employee_pages(&EmployeeFilter::default()).await?;
-        let snapshot = Arc::new(OrgSnapshot::new(employees));
-        tracing::info!(
-            employees = snapshot.employees().len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "built the org snapshot"
-        );
-        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot.clone());
-        Ok(snapshot)
+impl OrgSnapshot {
+    /// The org snapshot of this tenant: one walk of every employee page.
+    pub fn source(keka: CachedKeka, freshness: Freshness) -> Arc<SnapshotSource> {
+        Refreshing::new("org snapshot", freshness, move || {
+            let keka = keka.clone();
+            Box::pin(async move {
+                let employees = keka.walk_employee_pages(&EmployeeFilter::default()).await?;
+                tracing::info!(employees = employees.len(), "walked every employee for the org snapshot");
+                Ok(OrgSnapshot::new(employees))
+            })
+        })
     }
 }

@@ -110,6 +110,7 @@ pub(crate) async fn spawn_app_with(
         keka,
         cache: CacheConfig::default(),
         snapshot_grace: Duration::from_secs(600),
+        stale_if_error: Duration::from_secs(3600),
         limits: GraphLimits::default(),
         today: Today::Fixed(test_today()),
         max_body_bytes: 64 * 1024,

@@ -1,5 +1,5 @@
-//! When to try a Keka call again, and how long to wait first. Pure functions: the loop that
-//! sleeps and resends lives in the client, so every rule here is table-tested without a clock.
+//! When to try an upstream call again, and how long to wait first. Pure functions: the loops that
+//! sleep and resend live in the clients (Keka's, Keeper's), so every rule here is table-tested without a clock.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 /// What happened on one attempt, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptOutcome {
-    /// Keka answered with this status (and maybe a `Retry-After`).
+    /// The upstream answered with this status (and maybe a `Retry-After`).
     Status { status: u16, retry_after: Option<Duration> },
     /// No answer within the request timeout.
     Timeout,
@@ -27,7 +27,7 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
-    /// Keka's quota window: a 429 without `Retry-After` waits this long, because the
+    /// The upstream's quota window: a 429 without `Retry-After` waits this long, because the
     /// budget is only sure to be refilled once a whole window has passed.
     pub rate_limit_window: Duration,
     /// A 429 asking for a longer wait than this is given up on.

@@ -1,4 +1,4 @@
-//! The one request budget shared by every Keka call of the process.
+//! A request budget for one upstream (Keka, Keeper): at most N sends in any interval one window long.
 //!
 //! Keka allows N requests per fixed 60-second window, and we do not know where its windows
 //! start. A token bucket (governor's GCRA) would either burst N requests and then one more a

@@ -1,0 +1,216 @@
+//! A value built from an upstream in one expensive walk (Keka's org snapshot, Keeper's directory), kept for a TTL
+//! and rebuilt by one task at a time.
+//!
+//! After the TTL the old value is still served for a grace period while a background task rebuilds it, so nobody
+//! waits on a rebuild while a usable value exists. Past the grace period the next caller rebuilds and the others wait
+//! for that one rebuild. If the rebuild fails, a value younger than `stale_if_error` is served instead of the
+//! error: a short upstream outage then costs freshness, not answers.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// How long a built value is served, and in which way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    /// Served as is.
+    pub ttl: Duration,
+    /// After the TTL: still served while one background task rebuilds.
+    pub grace: Duration,
+    /// After the TTL: still served when a rebuild fails (stale-if-error).
+    pub stale_if_error: Duration,
+}
+
+type Build<T, E> = Box<dyn Fn() -> BoxFuture<'static, Result<T, E>> + Send + Sync>;
+
+pub struct Refreshing<T, E> {
+    what: &'static str,
+    build: Build<T, E>,
+    freshness: Freshness,
+    current: RwLock<Option<Built<T>>>,
+    /// Held by whoever is rebuilding; others either serve the old value or wait here.
+    rebuilding: Arc<Mutex<()>>,
+}
+
+struct Built<T> {
+    value: Arc<T>,
+    at: Instant,
+}
+
+impl<T> Clone for Built<T> {
+    fn clone(&self) -> Self {
+        Self { value: self.value.clone(), at: self.at }
+    }
+}
+
+impl<T, E> std::fmt::Debug for Refreshing<T, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refreshing")
+            .field("what", &self.what)
+            .field("freshness", &self.freshness)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, E> Refreshing<T, E>
+where
+    T: Send + Sync + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    /// `what` names the value in logs ("org snapshot"); `build` walks the upstream once.
+    pub fn new<F>(what: &'static str, freshness: Freshness, build: F) -> Arc<Self>
+    where
+        F: Fn() -> BoxFuture<'static, Result<T, E>> + Send + Sync + 'static,
+    {
+        Arc::new(Self {
+            what,
+            build: Box::new(build),
+            freshness,
+            current: RwLock::new(None),
+            rebuilding: Arc::new(Mutex::new(())),
+        })
+    }
+
+    fn current(&self) -> Option<Built<T>> {
+        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// A value no older than the TTL, one within its grace period while a rebuild runs in the background, or, when
+    /// the rebuild fails, one within `stale_if_error`.
+    pub async fn get(self: &Arc<Self>) -> Result<Arc<T>, E> {
+        let Freshness { ttl, grace, stale_if_error } = self.freshness;
+        if let Some(built) = self.current() {
+            let age = built.at.elapsed();
+            if age < ttl {
+                return Ok(built.value);
+            }
+            if age < ttl + grace {
+                self.refresh_in_background();
+                return Ok(built.value);
+            }
+        }
+        let _guard = self.rebuilding.lock().await;
+        // Someone else may have rebuilt it while we waited.
+        let previous = self.current();
+        if let Some(built) = &previous
+            && built.at.elapsed() < ttl
+        {
+            return Ok(built.value.clone());
+        }
+        match self.rebuild().await {
+            Ok(value) => Ok(value),
+            Err(error) => match previous.filter(|built| built.at.elapsed() < ttl + stale_if_error) {
+                Some(stale) => {
+                    tracing::warn!(
+                        what = self.what,
+                        age_secs = stale.at.elapsed().as_secs(),
+                        %error,
+                        "rebuild failed; serving the previous one (stale-if-error)"
+                    );
+                    Ok(stale.value)
+                }
+                None => Err(error),
+            },
+        }
+    }
+
+    /// The value if it is within its TTL; never calls the upstream.
+    pub fn fresh(&self) -> Option<Arc<T>> {
+        self.current().filter(|built| built.at.elapsed() < self.freshness.ttl).map(|built| built.value)
+    }
+
+    /// The value if one exists, however old; never calls the upstream.
+    pub fn peek(&self) -> Option<Arc<T>> {
+        self.current().map(|built| built.value)
+    }
+
+    /// How old the current value is, if there is one.
+    pub fn age(&self) -> Option<Duration> {
+        self.current().map(|built| built.at.elapsed())
+    }
+
+    /// Whether the current value is past its TTL (served from grace or stale-if-error).
+    pub fn is_stale(&self) -> bool {
+        self.age().is_some_and(|age| age >= self.freshness.ttl)
+    }
+
+    pub fn freshness(&self) -> Freshness {
+        self.freshness
+    }
+
+    fn refresh_in_background(self: &Arc<Self>) {
+        let Ok(guard) = self.rebuilding.clone().try_lock_owned() else {
+            return; // a rebuild is already running
+        };
+        let source = self.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            if let Err(error) = source.rebuild().await {
+                tracing::warn!(what = source.what, %error, "background rebuild failed; serving the previous one");
+            }
+        });
+    }
+
+    async fn rebuild(&self) -> Result<Arc<T>, E> {
+        let started = Instant::now();
+        let value = Arc::new((self.build)().await?);
+        tracing::info!(what = self.what, elapsed_ms = started.elapsed().as_millis() as u64, "rebuilt");
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Built { value: value.clone(), at: Instant::now() });
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn counting(fail_from: u32) -> (Arc<Refreshing<u32, String>>, Arc<AtomicU32>) {
+        let builds = Arc::new(AtomicU32::new(0));
+        let counter = builds.clone();
+        let freshness = Freshness {
+            ttl: Duration::from_secs(60),
+            grace: Duration::from_secs(0),
+            stale_if_error: Duration::from_secs(120),
+        };
+        let source = Refreshing::new("test value", freshness, move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move { if n >= fail_from { Err(format!("build {n} failed")) } else { Ok(n) } })
+        });
+        (source, builds)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn builds_once_within_the_ttl_and_again_after_it() {
+        let (source, builds) = counting(u32::MAX);
+        assert_eq!(*source.get().await.unwrap(), 1);
+        assert_eq!(*source.get().await.unwrap(), 1);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(*source.get().await.unwrap(), 2);
+        assert_eq!(builds.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn serves_the_old_value_when_a_rebuild_fails_within_stale_if_error_and_not_after() {
+        let (source, _) = counting(2);
+        assert_eq!(*source.get().await.unwrap(), 1);
+        tokio::time::advance(Duration::from_secs(90)).await;
+        assert_eq!(*source.get().await.unwrap(), 1, "stale-if-error");
+        assert!(source.is_stale());
+        tokio::time::advance(Duration::from_secs(100)).await;
+        assert_eq!(source.get().await.unwrap_err(), "build 3 failed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_share_one_rebuild() {
+        let (source, builds) = counting(u32::MAX);
+        let (a, b, c) = tokio::join!(source.get(), source.get(), source.get());
+        assert_eq!((*a.unwrap(), *b.unwrap(), *c.unwrap()), (1, 1, 1));
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+    }
+}
