@@ -11,7 +11,7 @@ use url::Url;
 use crate::graphql::{AccessDirectives, GraphLimits, Today};
 use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment};
 use crate::sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
-use crate::server::{Application, ServerSettings};
+use crate::server::{Application, JwtKeys, RouterAuth, ServerSettings};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -69,7 +69,96 @@ pub struct ServeArgs {
     #[arg(long, env = "SANDBOX_SEED", default_value_t = 42)]
     pub sandbox_seed: u64,
     #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub router_auth: RouterAuthArgs,
+    #[command(flatten)]
     pub keka: KekaArgs,
+}
+
+/// What one request may ask for, and how many may run at once.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Deepest selection nesting (GraphiQL's introspection query needs 13).
+    #[arg(long, env = "MAX_DEPTH", default_value_t = 15)]
+    pub max_depth: usize,
+    /// Most fields in one document (fragments expanded).
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = 1000)]
+    pub max_complexity: usize,
+    /// Most aliased fields in one document.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most `_entities` representations in one request.
+    #[arg(long, env = "MAX_REPRESENTATIONS", default_value_t = 1000)]
+    pub max_representations: usize,
+    /// GraphQL requests answered at once; more get 503 `SERVICE_OVERLOADED` at once.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    pub max_concurrent_requests: usize,
+    /// Answer introspection (`__schema`, `__type`); `false` for a private schema in production.
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// Serve GraphiQL at `/`.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+}
+
+/// Router authentication: off unless a secret or a JWT key is configured.
+#[derive(Debug, Clone, Args)]
+pub struct RouterAuthArgs {
+    /// The header the router proves itself in.
+    #[arg(long, env = "ROUTER_AUTH_HEADER", default_value = "router-authorization")]
+    pub router_auth_header: String,
+    /// A shared secret the router sends in that header. Secret: prefer the environment variable.
+    #[arg(long, env = "ROUTER_SECRET", hide_env_values = true)]
+    pub router_secret: Option<SecretString>,
+    /// With a shared secret: the header holding the caller's scopes (space-separated).
+    #[arg(long, env = "ROUTER_SCOPES_HEADER", default_value = "x-auth-scopes")]
+    pub router_scopes_header: String,
+    /// A JWKS file whose keys may sign the router's JWT.
+    #[arg(long, env = "JWT_JWKS_FILE")]
+    pub jwt_jwks_file: Option<std::path::PathBuf>,
+    /// A PEM public key (RSA, EC, Ed25519) that may sign the router's JWT.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<std::path::PathBuf>,
+    /// An HMAC secret (HS256/384/512) that may sign the router's JWT. Secret: prefer the environment variable.
+    #[arg(long, env = "JWT_HMAC_SECRET", hide_env_values = true)]
+    pub jwt_hmac_secret: Option<SecretString>,
+    /// Required `iss` of the router's JWT.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` of the router's JWT.
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+}
+
+impl RouterAuthArgs {
+    pub fn to_router_auth(&self) -> anyhow::Result<RouterAuth> {
+        let header = axum::http::HeaderName::try_from(self.router_auth_header.as_str())
+            .context("ROUTER_AUTH_HEADER is not a valid header name")?;
+        let keys = match (&self.jwt_jwks_file, &self.jwt_public_key_file, &self.jwt_hmac_secret) {
+            (None, None, None) => None,
+            (Some(jwks), None, None) => Some(JwtKeys::from_jwks_file(jwks)?),
+            (None, Some(pem), None) => Some(JwtKeys::from_pem_file(pem)?),
+            (None, None, Some(secret)) => Some(JwtKeys::from_hmac_secret(secret)),
+            _ => anyhow::bail!("set only one of JWT_JWKS_FILE, JWT_PUBLIC_KEY_FILE and JWT_HMAC_SECRET"),
+        };
+        match (keys, &self.router_secret) {
+            (Some(_), Some(_)) => anyhow::bail!("set either ROUTER_SECRET or a JWT key, not both"),
+            (Some(keys), None) => Ok(RouterAuth::Jwt {
+                header,
+                keys,
+                issuer: self.jwt_issuer.clone(),
+                audience: self.jwt_audience.clone(),
+            }),
+            (None, Some(secret)) => Ok(RouterAuth::SharedSecret {
+                header,
+                secret: secret.clone(),
+                scopes_header: axum::http::HeaderName::try_from(self.router_scopes_header.as_str())
+                    .context("ROUTER_SCOPES_HEADER is not a valid header name")?,
+            }),
+            (None, None) => Ok(RouterAuth::Off),
+        }
+    }
 }
 
 /// Where Keka is and how to authenticate. Without credentials the product uses the embedded sandbox.
@@ -203,10 +292,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cache: CacheConfig { ttl: Duration::from_secs(args.cache_ttl_secs.max(1)), ..CacheConfig::default() },
         snapshot_grace: Duration::from_secs(args.snapshot_grace_secs),
         stale_if_error: Duration::from_secs(args.stale_if_error_secs),
-        limits: GraphLimits { max_page_size: args.max_page_size.max(1) },
+        limits: GraphLimits {
+            max_page_size: args.max_page_size.max(1),
+            max_depth: args.limits.max_depth,
+            max_complexity: args.limits.max_complexity,
+            max_aliases: args.limits.max_aliases,
+            max_representations: args.limits.max_representations,
+            introspection: args.limits.introspection,
+        },
         today: Today::System,
         max_body_bytes: args.max_body_bytes,
         access_directives: args.access_directives,
+        max_concurrent_requests: args.limits.max_concurrent_requests,
+        graphiql: args.limits.graphiql,
+        router_auth: args.router_auth.to_router_auth()?,
     };
     let application = Application::build(settings, sandbox).await?;
     let address = application.local_addr();

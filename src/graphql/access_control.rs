@@ -8,7 +8,7 @@
 
 use std::str::FromStr;
 
-use async_graphql::Value;
+use async_graphql::{ErrorExtensions, Value};
 
 /// The JWT scope the router must see before it resolves a personal-data field.
 pub const PII_SCOPE: &str = "read:employee_pii";
@@ -84,5 +84,40 @@ mod tests {
         );
         assert_eq!("requires-scopes".parse(), Ok(AccessDirectives::RequiresScopes));
         assert!("sometimes".parse::<AccessDirectives>().is_err());
+    }
+}
+
+/// What the server learnt about the caller's scopes, put into each request's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerScopes {
+    /// Router authentication is off: scopes are the router's business (`@requiresScopes`), not checked here.
+    NotChecked,
+    /// The router proved itself and passed these scopes for its caller.
+    Granted(std::collections::HashSet<String>),
+}
+
+impl CallerScopes {
+    pub fn allows(&self, scope: &str) -> bool {
+        match self {
+            Self::NotChecked => true,
+            Self::Granted(scopes) => scopes.contains(scope),
+        }
+    }
+}
+
+/// Resolves a field only for callers holding `scope`, so personal data stays closed even to a request that reaches
+/// the subgraph without passing the router's own check.
+pub struct RequireScope(pub &'static str);
+
+impl async_graphql::Guard for RequireScope {
+    async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
+        match ctx.data_opt::<CallerScopes>() {
+            Some(scopes) if !scopes.allows(self.0) => Err(async_graphql::Error::new(format!(
+                "this field needs the `{}` scope, which the caller does not hold",
+                self.0
+            ))
+            .extend_with(|_, extensions| extensions.set("code", "FORBIDDEN"))),
+            _ => Ok(()),
+        }
     }
 }

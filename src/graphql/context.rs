@@ -10,16 +10,33 @@ use chrono::NaiveDate;
 use super::loaders::{AttendanceLoader, EmployeeByEmailLoader, EmployeeLoader, LeaveBalanceLoader, TimeoffLoader};
 use crate::keka::{CachedKeka, OrgSnapshot, SnapshotSource};
 
-/// Limits that shape answers.
+/// Limits on what one request may ask for.
 #[derive(Debug, Clone, Copy)]
 pub struct GraphLimits {
     /// Largest `first`/`last` accepted on a connection; also the size when neither is given.
     pub max_page_size: usize,
+    /// Deepest selection nesting (GraphiQL's introspection query needs 13; the gateway's `_entities` about 6).
+    pub max_depth: usize,
+    /// Most fields in one document, each counted once (fragments expanded).
+    pub max_complexity: usize,
+    /// Most aliased fields in one document: aliases are how one request asks for the same thing many times.
+    pub max_aliases: usize,
+    /// Most `_entities` representations in one request.
+    pub max_representations: usize,
+    /// Whether `__schema` / `__type` are answered (switch off in production if the schema is private).
+    pub introspection: bool,
 }
 
 impl Default for GraphLimits {
     fn default() -> Self {
-        Self { max_page_size: 100 }
+        Self {
+            max_page_size: 100,
+            max_depth: 15,
+            max_complexity: 1000,
+            max_aliases: 30,
+            max_representations: 1000,
+            introspection: true,
+        }
     }
 }
 
@@ -72,7 +89,7 @@ impl RequestLoaders {
         // idle (see `BatchGate`) and BATCH_DELAY has passed. Cached records never wait (see `Employee::load`).
         let ids_per_request = keka.client().config().ids_per_request.max(1);
         Self {
-            employees: DataLoader::new(EmployeeLoader::new(keka.clone()), spawn.clone())
+            employees: DataLoader::new(EmployeeLoader::new(keka.clone(), snapshot.clone()), spawn.clone())
                 .delay(BATCH_DELAY)
                 .max_batch_size(ids_per_request),
             employees_by_email: DataLoader::new(

@@ -18,11 +18,12 @@ const IDS_PER_CALL: usize = 50;
 
 pub struct EmployeeLoader {
     keka: CachedKeka,
+    snapshot: Arc<SnapshotSource>,
 }
 
 impl EmployeeLoader {
-    pub fn new(keka: CachedKeka) -> Self {
-        Self { keka }
+    pub fn new(keka: CachedKeka, snapshot: Arc<SnapshotSource>) -> Self {
+        Self { keka, snapshot }
     }
 }
 
@@ -34,7 +35,20 @@ impl Loader<String> for EmployeeLoader {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        self.keka.employees_by_ids(ids).await
+        match self.keka.employees_by_ids(ids).await {
+            Ok(found) => Ok(found),
+            // Keka is failing: an org snapshot within the stale-if-error bound still knows these people.
+            Err(error) => match self.snapshot.stale_if_error() {
+                Some(snapshot) => {
+                    tracing::warn!(%error, "Keka failed; answering employees from the stale org snapshot");
+                    Ok(ids
+                        .iter()
+                        .filter_map(|id| snapshot.employee(id).map(|found| (id.clone(), found.clone())))
+                        .collect())
+                }
+                None => Err(error),
+            },
+        }
     }
 }
 

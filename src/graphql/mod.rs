@@ -8,6 +8,7 @@ pub mod access_control;
 mod batch_gate;
 pub mod connection;
 mod context;
+pub mod documents;
 mod entities;
 pub mod error;
 mod lists;
@@ -21,6 +22,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
 pub use access_control::AccessDirectives;
 pub use batch_gate::BatchGate;
 pub use context::{GraphContext, GraphLimits, RequestLoaders, Today};
+pub use documents::DocumentCache;
 pub use entities::check_representations;
 pub use query::{EmployeesFilter, Query};
 
@@ -31,9 +33,12 @@ pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription
     Schema::build(Query, EmptyMutation, EmptySubscription).enable_federation()
 }
 
-/// The schema with its long-lived data.
+/// The schema with its long-lived data and the request limits.
 pub fn build_schema(context: GraphContext) -> KekaSchema {
-    schema_builder().data(context).finish()
+    let limits = context.limits;
+    let builder = schema_builder().limit_depth(limits.max_depth).limit_complexity(limits.max_complexity);
+    let builder = if limits.introspection { builder } else { builder.disable_introspection() };
+    builder.data(context).finish()
 }
 
 /// The SDL `print-schema` prints: federation directives included, fields sorted for stable diffs,

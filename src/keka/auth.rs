@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use super::KekaConfig;
 use super::error::KekaError;
+use crate::upstream::UpstreamMetrics;
 use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
 
 type KekaOAuthClient = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
@@ -40,6 +41,7 @@ pub(crate) struct TokenSource {
     /// Held across a refresh, so concurrent callers wait for one token request instead of each sending one.
     current: Mutex<Option<CachedToken>>,
     fetched: AtomicU64,
+    metrics: std::sync::Arc<UpstreamMetrics>,
 }
 
 struct CachedToken {
@@ -48,7 +50,12 @@ struct CachedToken {
 }
 
 impl TokenSource {
-    pub(crate) fn new(config: &KekaConfig, http: reqwest::Client, retry: RetryPolicy) -> Result<Self, KekaError> {
+    pub(crate) fn new(
+        config: &KekaConfig,
+        http: reqwest::Client,
+        retry: RetryPolicy,
+        metrics: std::sync::Arc<UpstreamMetrics>,
+    ) -> Result<Self, KekaError> {
         let token_url = TokenUrl::from_url(config.token_url.clone());
         let oauth = BasicClient::new(ClientId::new(config.credentials.client_id.clone()))
             .set_client_secret(ClientSecret::new(config.credentials.client_secret.expose_secret().to_owned()))
@@ -62,6 +69,7 @@ impl TokenSource {
             retry,
             current: Mutex::new(None),
             fetched: AtomicU64::new(0),
+            metrics,
         })
     }
 
@@ -106,6 +114,7 @@ impl TokenSource {
             let failure = match result {
                 Ok(response) => {
                     self.fetched.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.token_refreshed(super::client::UPSTREAM);
                     let lifetime = response.expires_in().unwrap_or(DEFAULT_TOKEN_LIFETIME);
                     let usable_for = if lifetime > self.refresh_margin.saturating_mul(2) {
                         lifetime - self.refresh_margin

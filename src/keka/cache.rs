@@ -84,6 +84,27 @@ where
     Cache::builder().name(name).max_capacity(capacity).time_to_live(ttl).build()
 }
 
+impl CachedKeka {
+    /// A cache lookup that loads on a miss (concurrent misses of one key share one load) and counts hits and misses.
+    async fn through<K, V, F>(&self, name: &'static str, cache: &Cache<K, V>, key: K, load: F) -> Result<V, KekaError>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        F: Future<Output = Result<V, KekaError>>,
+    {
+        let missed = std::sync::atomic::AtomicBool::new(false);
+        let result = cache
+            .try_get_with(key, async {
+                missed.store(true, std::sync::atomic::Ordering::Relaxed);
+                load.await
+            })
+            .await
+            .map_err(unshare);
+        self.client.metrics().cache_lookup(name, !missed.load(std::sync::atomic::Ordering::Relaxed));
+        result
+    }
+}
+
 /// moka hands shared errors out as `Arc<E>`; ours is cheap to clone.
 fn unshare(error: Arc<KekaError>) -> KekaError {
     Arc::unwrap_or_clone(error)
@@ -146,7 +167,9 @@ impl CachedKeka {
             if found.contains_key(id) {
                 continue;
             }
-            match self.employees.get(id).await {
+            let cached = self.employees.get(id).await;
+            self.client.metrics().cache_lookup("employees", cached.is_some());
+            match cached {
                 Some(employee) => {
                     found.insert(id.clone(), employee);
                 }
@@ -187,26 +210,22 @@ impl CachedKeka {
         filter: &EmployeeFilter,
         page: PageRequest,
     ) -> Result<Shared<Page<Shared<Employee>>>, KekaError> {
-        self.employee_pages
-            .try_get_with((filter.clone(), page), async {
-                let page = self.client.employees_page(filter, page).await?;
-                let Page { items, number, size, total_pages, total_records, has_next } = page;
-                let items = self.remember_employees(items).await;
-                Ok::<_, KekaError>(Arc::new(Page { items, number, size, total_pages, total_records, has_next }))
-            })
-            .await
-            .map_err(unshare)
+        self.through("employee_pages", &self.employee_pages, (filter.clone(), page), async {
+            let page = self.client.employees_page(filter, page).await?;
+            let Page { items, number, size, total_pages, total_records, has_next } = page;
+            let items = self.remember_employees(items).await;
+            Ok::<_, KekaError>(Arc::new(Page { items, number, size, total_pages, total_records, has_next }))
+        })
+        .await
     }
 
     /// Every employee matching `filter` (a full walk); its members also fill the by-id cache.
     pub async fn all_employees(&self, filter: &EmployeeFilter) -> Result<Shared<Vec<Shared<Employee>>>, KekaError> {
-        self.employee_lists
-            .try_get_with(filter.clone(), async {
-                let employees = self.client.all_employees(filter).await?;
-                Ok::<_, KekaError>(Arc::new(self.remember_employees(employees).await))
-            })
-            .await
-            .map_err(unshare)
+        self.through("employee_lists", &self.employee_lists, filter.clone(), async {
+            let employees = self.client.all_employees(filter).await?;
+            Ok::<_, KekaError>(Arc::new(self.remember_employees(employees).await))
+        })
+        .await
     }
 
     /// Walks every employee matching `filter` through the page cache (`pageSize` = the client's
@@ -238,39 +257,31 @@ impl CachedKeka {
     }
 
     pub async fn groups(&self, filter: &GroupFilter) -> Result<Shared<Vec<Group>>, KekaError> {
-        self.groups
-            .try_get_with(filter.clone(), async { self.client.groups(filter).await.map(Arc::new) })
+        self.through("groups", &self.groups, filter.clone(), async { self.client.groups(filter).await.map(Arc::new) })
             .await
-            .map_err(unshare)
     }
 
     pub async fn group_types(&self) -> Result<Shared<Vec<GroupType>>, KekaError> {
-        self.group_types
-            .try_get_with((), async { self.client.group_types().await.map(Arc::new) })
+        self.through("group_types", &self.group_types, (), async { self.client.group_types().await.map(Arc::new) })
             .await
-            .map_err(unshare)
     }
 
     pub async fn departments(&self) -> Result<Shared<Vec<Department>>, KekaError> {
-        self.departments
-            .try_get_with((), async { self.client.departments().await.map(Arc::new) })
+        self.through("departments", &self.departments, (), async { self.client.departments().await.map(Arc::new) })
             .await
-            .map_err(unshare)
     }
 
     pub async fn locations(&self) -> Result<Shared<Vec<Location>>, KekaError> {
-        self.locations.try_get_with((), async { self.client.locations().await.map(Arc::new) }).await.map_err(unshare)
+        self.through("locations", &self.locations, (), async { self.client.locations().await.map(Arc::new) }).await
     }
 
     pub async fn job_titles(&self) -> Result<Shared<Vec<JobTitle>>, KekaError> {
-        self.job_titles.try_get_with((), async { self.client.job_titles().await.map(Arc::new) }).await.map_err(unshare)
+        self.through("job_titles", &self.job_titles, (), async { self.client.job_titles().await.map(Arc::new) }).await
     }
 
     pub async fn leave_types(&self) -> Result<Shared<Vec<LeaveType>>, KekaError> {
-        self.leave_types
-            .try_get_with((), async { self.client.leave_types().await.map(Arc::new) })
+        self.through("leave_types", &self.leave_types, (), async { self.client.leave_types().await.map(Arc::new) })
             .await
-            .map_err(unshare)
     }
 
     pub async fn leave_requests(
@@ -280,17 +291,15 @@ impl CachedKeka {
         to: NaiveDate,
     ) -> Result<Shared<Vec<Shared<LeaveRequest>>>, KekaError> {
         let key = (sorted(employee_ids), from, to);
-        self.leave_requests
-            .try_get_with(key, async {
-                let requests: Vec<Shared<LeaveRequest>> =
-                    self.client.leave_requests(employee_ids, from, to).await?.into_iter().map(Arc::new).collect();
-                for request in &requests {
-                    self.leave_requests_by_id.insert(request.id.clone(), request.clone()).await;
-                }
-                Ok::<_, KekaError>(Arc::new(requests))
-            })
-            .await
-            .map_err(unshare)
+        self.through("leave_requests", &self.leave_requests, key, async {
+            let requests: Vec<Shared<LeaveRequest>> =
+                self.client.leave_requests(employee_ids, from, to).await?.into_iter().map(Arc::new).collect();
+            for request in &requests {
+                self.leave_requests_by_id.insert(request.id.clone(), request.clone()).await;
+            }
+            Ok::<_, KekaError>(Arc::new(requests))
+        })
+        .await
     }
 
     /// A leave request by id: from any window already fetched, else from everyone's requests
@@ -311,10 +320,10 @@ impl CachedKeka {
         &self,
         employee_ids: &[String],
     ) -> Result<Shared<Vec<EmployeeLeaveBalances>>, KekaError> {
-        self.leave_balances
-            .try_get_with(sorted(employee_ids), async { self.client.leave_balances(employee_ids).await.map(Arc::new) })
-            .await
-            .map_err(unshare)
+        self.through("leave_balances", &self.leave_balances, sorted(employee_ids), async {
+            self.client.leave_balances(employee_ids).await.map(Arc::new)
+        })
+        .await
     }
 
     pub async fn attendance(
@@ -324,29 +333,27 @@ impl CachedKeka {
         to: NaiveDate,
     ) -> Result<Shared<Vec<AttendanceDay>>, KekaError> {
         let key = (sorted(employee_ids), from, to);
-        self.attendance
-            .try_get_with(key, async { self.client.attendance(employee_ids, from, to).await.map(Arc::new) })
-            .await
-            .map_err(unshare)
+        self.through("attendance", &self.attendance, key, async {
+            self.client.attendance(employee_ids, from, to).await.map(Arc::new)
+        })
+        .await
     }
 
     pub async fn jobs(&self, status: Option<JobStatus>) -> Result<Shared<Vec<Job>>, KekaError> {
-        self.jobs.try_get_with(status, async { self.client.jobs(status).await.map(Arc::new) }).await.map_err(unshare)
+        self.through("jobs", &self.jobs, status, async { self.client.jobs(status).await.map(Arc::new) }).await
     }
 
     pub async fn candidates(&self, job_id: &str, archived: bool) -> Result<Shared<Vec<Candidate>>, KekaError> {
-        self.candidates
-            .try_get_with((job_id.to_owned(), archived), async {
-                let candidates = self.client.candidates(job_id, archived).await?;
-                for candidate in &candidates {
-                    self.candidates_by_id
-                        .insert(candidate.id.clone(), (job_id.to_owned(), Arc::new(candidate.clone())))
-                        .await;
-                }
-                Ok::<_, KekaError>(Arc::new(candidates))
-            })
-            .await
-            .map_err(unshare)
+        self.through("candidates", &self.candidates, (job_id.to_owned(), archived), async {
+            let candidates = self.client.candidates(job_id, archived).await?;
+            for candidate in &candidates {
+                self.candidates_by_id
+                    .insert(candidate.id.clone(), (job_id.to_owned(), Arc::new(candidate.clone())))
+                    .await;
+            }
+            Ok::<_, KekaError>(Arc::new(candidates))
+        })
+        .await
     }
 
     /// A candidate by id with the id of the job applied to: from lists already fetched, else by
@@ -372,10 +379,10 @@ impl CachedKeka {
         &self,
         filter: &PreboardingFilter,
     ) -> Result<Shared<Vec<PreboardingCandidate>>, KekaError> {
-        self.preboarding
-            .try_get_with(filter.clone(), async { self.client.preboarding_candidates(filter).await.map(Arc::new) })
-            .await
-            .map_err(unshare)
+        self.through("preboarding", &self.preboarding, filter.clone(), async {
+            self.client.preboarding_candidates(filter).await.map(Arc::new)
+        })
+        .await
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
@@ -20,8 +20,8 @@ use super::models::{
     PreboardingCandidate, PreboardingStage, PreboardingStatus, SingleEnvelope,
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
-use crate::upstream::RateLimiter;
 use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
+use crate::upstream::{RateLimiter, UpstreamMetrics};
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").
@@ -58,7 +58,11 @@ struct Inner {
     retry: RetryPolicy,
     config: KekaConfig,
     requests_sent: AtomicU64,
+    metrics: Arc<UpstreamMetrics>,
 }
+
+/// The `upstream` label of Keka's metrics.
+pub(crate) const UPSTREAM: &str = "keka";
 
 impl std::fmt::Debug for KekaClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,6 +102,11 @@ impl Call {
 
 impl KekaClient {
     pub fn new(config: KekaConfig) -> Result<Self, KekaError> {
+        Self::with_metrics(config, Arc::default())
+    }
+
+    /// A client that counts its requests, waits, retries and token refreshes in `metrics`.
+    pub fn with_metrics(config: KekaConfig, metrics: Arc<UpstreamMetrics>) -> Result<Self, KekaError> {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .timeout(config.request_timeout)
@@ -111,7 +120,7 @@ impl KekaClient {
             rate_limit_window: config.rate_limit_window,
             max_wait: config.max_rate_limit_wait,
         };
-        let tokens = TokenSource::new(&config, http.clone(), retry)?;
+        let tokens = TokenSource::new(&config, http.clone(), retry, metrics.clone())?;
         let limiter =
             RateLimiter::new(config.rate_limit_per_window, config.rate_limit_window + config.rate_limit_margin);
         Ok(Self {
@@ -123,8 +132,14 @@ impl KekaClient {
                 retry,
                 config,
                 requests_sent: AtomicU64::new(0),
+                metrics,
             }),
         })
+    }
+
+    /// What this client counts for `/metrics`.
+    pub fn metrics(&self) -> &Arc<UpstreamMetrics> {
+        &self.inner.metrics
     }
 
     pub fn config(&self) -> &KekaConfig {
@@ -420,9 +435,10 @@ impl KekaClient {
         let mut refreshed_token = false;
         loop {
             let token = inner.tokens.bearer().await?;
-            inner.limiter.acquire(inner.config.max_rate_limit_wait).await.map_err(|too_far| {
+            let waited = inner.limiter.acquire(inner.config.max_rate_limit_wait).await.map_err(|too_far| {
                 KekaError::RateLimitDeadline { wait: too_far.wait, max_wait: inner.config.max_rate_limit_wait }
             })?;
+            inner.metrics.waited_for_budget(UPSTREAM, waited);
             let (outcome, body) = match self.attempt(call, &url, &token).await {
                 Attempt::Success(body) => return Ok(body),
                 Attempt::Failed(AttemptOutcome::Status { status: 401, .. }, _) if !refreshed_token => {
@@ -435,6 +451,7 @@ impl KekaClient {
             };
             match retry::decide(&inner.retry, retries_done, outcome, rand::random()) {
                 Decision::RetryAfter(wait) => {
+                    inner.metrics.retried(UPSTREAM);
                     if let AttemptOutcome::Status { status: 429, .. } = outcome {
                         // The budget is spent for everyone using this key, not just this call.
                         inner.limiter.pause_until(Instant::now() + wait);
@@ -469,16 +486,23 @@ impl KekaClient {
             request = request.json(body);
         }
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);
-        super::tally::RequestTally::record_request();
+        crate::upstream::RequestTally::record_request();
         let started = Instant::now();
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
                 tracing::debug!(endpoint = call.endpoint, error = %describe_reqwest_error(&error), "Keka call failed");
-                return Attempt::Failed(transport_outcome(&error), None);
+                let outcome = transport_outcome(&error);
+                let label = if outcome == AttemptOutcome::Timeout { "timeout" } else { "connection" };
+                inner.metrics.request(UPSTREAM, call.endpoint, label);
+                return Attempt::Failed(outcome, None);
             }
         };
         let status = response.status();
+        inner.metrics.request(UPSTREAM, call.endpoint, status.as_str());
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            inner.metrics.throttled(UPSTREAM);
+        }
         let retry_after = response
             .headers()
             .get(http::header::RETRY_AFTER)
@@ -500,6 +524,7 @@ impl KekaClient {
             }
             Err(error) => {
                 tracing::debug!(endpoint = call.endpoint, error = %describe_reqwest_error(&error), "Keka answer broke off");
+                inner.metrics.request(UPSTREAM, call.endpoint, "broken_answer");
                 Attempt::Failed(transport_outcome(&error), None)
             }
         }

@@ -12,12 +12,11 @@ mod error;
 pub mod models;
 mod pagination;
 mod snapshot;
-mod tally;
 
+pub use crate::upstream::RequestTally;
 pub use cache::{CacheConfig, CachedKeka};
 pub use client::{EmployeeFilter, KekaClient, PreboardingFilter};
 pub use config::{KekaConfig, KekaCredentials, KekaEnvironment};
 pub use error::KekaError;
 pub use pagination::{MAX_WINDOW_DAYS, Page, PageRequest, date_windows};
 pub use snapshot::{OrgSnapshot, SnapshotSource, is_working};
-pub use tally::RequestTally;

@@ -1,11 +1,16 @@
-//! What every upstream client shares (Keka's and Keeper's): the request budget, the retry rules, and a value
-//! rebuilt from one walk of the upstream and served with a TTL, a grace period and stale-if-error.
+//! What every upstream client shares (Keka's and Keeper's): the request budget, the retry rules, a value rebuilt
+//! from one walk of the upstream and served with a TTL, a grace period and stale-if-error, the per-request tally
+//! and the metrics.
 //!
 //! Knows nothing of any one upstream's API.
 
+pub mod metrics;
 pub mod rate_limit;
 pub mod refreshing;
 pub mod retry;
+mod tally;
 
+pub use metrics::UpstreamMetrics;
 pub use rate_limit::{RateLimiter, SlotTooFar};
 pub use refreshing::{Freshness, Refreshing};
+pub use tally::RequestTally;

@@ -44,10 +44,11 @@ impl RateLimiter {
     }
 
     /// Waits for a slot. Fails at once, without reserving, if the slot is further than `max_wait` away.
-    pub async fn acquire(&self, max_wait: Duration) -> Result<(), SlotTooFar> {
-        let slot = self.reserve(Instant::now(), max_wait)?;
+    pub async fn acquire(&self, max_wait: Duration) -> Result<Duration, SlotTooFar> {
+        let now = Instant::now();
+        let slot = self.reserve(now, max_wait)?;
         tokio::time::sleep_until(slot).await;
-        Ok(())
+        Ok(slot.saturating_duration_since(now))
     }
 
     /// Reserves the earliest slot at or after `now`, or reports how far it is.

@@ -13,6 +13,8 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::RequestTally;
+
 /// How long a built value is served, and in which way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Freshness {
@@ -89,6 +91,7 @@ where
             }
             if age < ttl + grace {
                 self.refresh_in_background();
+                RequestTally::record_stale(age);
                 return Ok(built.value);
             }
         }
@@ -104,6 +107,7 @@ where
             Ok(value) => Ok(value),
             Err(error) => match previous.filter(|built| built.at.elapsed() < ttl + stale_if_error) {
                 Some(stale) => {
+                    RequestTally::record_stale(stale.at.elapsed());
                     tracing::warn!(
                         what = self.what,
                         age_secs = stale.at.elapsed().as_secs(),
@@ -125,6 +129,18 @@ where
     /// The value if one exists, however old; never calls the upstream.
     pub fn peek(&self) -> Option<Arc<T>> {
         self.current().map(|built| built.value)
+    }
+
+    /// The value, however old, if it is still within the stale-if-error bound: what to serve when the upstream
+    /// fails on a path that does not go through [`Self::get`]. Never calls the upstream.
+    pub fn stale_if_error(&self) -> Option<Arc<T>> {
+        let Freshness { ttl, stale_if_error, .. } = self.freshness;
+        let built = self.current().filter(|built| built.at.elapsed() < ttl + stale_if_error)?;
+        let age = built.at.elapsed();
+        if age >= ttl {
+            RequestTally::record_stale(age);
+        }
+        Some(built.value)
     }
 
     /// How old the current value is, if there is one.

@@ -115,6 +115,9 @@ pub(crate) async fn spawn_app_with(
         today: Today::Fixed(test_today()),
         max_body_bytes: 64 * 1024,
         access_directives: Default::default(),
+        max_concurrent_requests: 64,
+        graphiql: true,
+        router_auth: Default::default(),
     };
     configure(&mut settings);
     let application = Application::build(settings, Some(sandbox)).await.expect("subgraph builds");

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{Days, NaiveDate};
 
+use crate::graphql::access_control::{PII_SCOPE, RequireScope};
 use crate::graphql::scalars::Date;
 
 use super::enums::{EmploymentStatus, Gender, GroupKind, TimeType, TimeoffStatus, WorkerType};
@@ -210,36 +211,36 @@ impl Employee {
     }
 
     /// Personal email address. Personal data.
-    // Keep in step with `access_control::PII_SCOPE`: the published SDL is rewritten from this marker.
-    #[graphql(requires_scopes = "read:employee_pii")]
+    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
+    #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn personal_email(&self) -> Option<&str> {
         self.0.personal_email.as_deref()
     }
 
     /// Work phone number. Personal data.
-    // Keep in step with `access_control::PII_SCOPE`: the published SDL is rewritten from this marker.
-    #[graphql(requires_scopes = "read:employee_pii")]
+    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
+    #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn work_phone(&self) -> Option<&str> {
         self.0.work_phone.as_deref()
     }
 
     /// Mobile phone number. Personal data.
-    // Keep in step with `access_control::PII_SCOPE`: the published SDL is rewritten from this marker.
-    #[graphql(requires_scopes = "read:employee_pii")]
+    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
+    #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn mobile_phone(&self) -> Option<&str> {
         self.0.mobile_phone.as_deref()
     }
 
     /// Date of birth. Personal data.
-    // Keep in step with `access_control::PII_SCOPE`: the published SDL is rewritten from this marker.
-    #[graphql(requires_scopes = "read:employee_pii")]
+    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
+    #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn date_of_birth(&self) -> Option<Date> {
         self.0.date_of_birth.map(Date::from)
     }
 
     /// Home address. Personal data.
-    // Keep in step with `access_control::PII_SCOPE`: the published SDL is rewritten from this marker.
-    #[graphql(requires_scopes = "read:employee_pii")]
+    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
+    #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn current_address(&self) -> Option<Address> {
         self.0.current_address.clone().map(Address::from)
     }

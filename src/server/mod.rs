@@ -1,0 +1,203 @@
+//! The HTTP server: the only place axum appears.
+//!
+//! `POST /graphql` (and `GET` for queries; see [`graphql`]), GraphiQL at `GET /` (and `GET /graphql` for
+//! browsers; can be switched off), `GET /healthz` (process up), `GET /readyz` (a Keka token can be obtained),
+//! `GET /metrics` (Prometheus, see [`metrics`]). Router authentication: [`router_auth`].
+
+mod graphql;
+pub mod metrics;
+pub mod router_auth;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::http::GraphiQLSource;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use self::graphql::{DATA_STALE, REQUEST_ID};
+use self::metrics::ServerMetrics;
+pub use self::router_auth::{JwtKeys, RouterAuth};
+use crate::graphql::{AccessDirectives, DocumentCache, GraphContext, GraphLimits, KekaSchema, Today, build_schema};
+use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, OrgSnapshot, SnapshotSource};
+use crate::sandbox::RunningSandbox;
+use crate::upstream::{Freshness, UpstreamMetrics};
+
+/// Parsed documents kept for reuse (see [`DocumentCache`]).
+const CACHED_DOCUMENTS: u64 = 1_000;
+
+/// What the server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub keka: KekaConfig,
+    pub cache: CacheConfig,
+    /// How long a stale org snapshot may still be served while it is rebuilt.
+    pub snapshot_grace: Duration,
+    /// How long past its TTL a snapshot is still served when a rebuild fails.
+    pub stale_if_error: Duration,
+    pub limits: GraphLimits,
+    pub today: Today,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Access-control markers in the published SDL.
+    pub access_directives: AccessDirectives,
+    /// GraphQL requests answered at once; more are shed with 503 `SERVICE_OVERLOADED`.
+    pub max_concurrent_requests: usize,
+    /// Whether GraphiQL is served at `/`.
+    pub graphiql: bool,
+    /// Who may call `/graphql`.
+    pub router_auth: RouterAuth,
+}
+
+impl ServerSettings {
+    /// How snapshots built from an upstream are served.
+    pub fn freshness(&self) -> Freshness {
+        Freshness { ttl: self.cache.ttl, grace: self.snapshot_grace, stale_if_error: self.stale_if_error }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    schema: KekaSchema,
+    keka: CachedKeka,
+    snapshot: Arc<SnapshotSource>,
+    access_directives: AccessDirectives,
+    limits: GraphLimits,
+    documents: Arc<DocumentCache>,
+    concurrency: Arc<Semaphore>,
+    graphiql: bool,
+    router_auth: Arc<RouterAuth>,
+    metrics: Arc<ServerMetrics>,
+}
+
+/// A built server: bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    keka: CachedKeka,
+    /// The embedded sandbox this server talks to, if any; stopped with the server.
+    sandbox: Option<RunningSandbox>,
+}
+
+impl Application {
+    /// Builds the Keka client, the schema and the routes, and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: ServerSettings, sandbox: Option<RunningSandbox>) -> anyhow::Result<Self> {
+        let upstream_metrics = Arc::new(UpstreamMetrics::default());
+        let client = KekaClient::with_metrics(settings.keka.clone(), upstream_metrics.clone())?;
+        let keka = CachedKeka::new(client, settings.cache);
+        let snapshot = OrgSnapshot::source(keka.clone(), settings.freshness());
+        let schema = build_schema(GraphContext {
+            keka: keka.clone(),
+            snapshot: snapshot.clone(),
+            limits: settings.limits,
+            today: settings.today,
+        });
+        let mut metrics = ServerMetrics::new(&upstream_metrics);
+        let watched = snapshot.clone();
+        metrics.watch_snapshot("org", move || watched.age());
+        let state = AppState {
+            schema,
+            keka: keka.clone(),
+            snapshot,
+            access_directives: settings.access_directives,
+            limits: settings.limits,
+            documents: Arc::new(DocumentCache::new(CACHED_DOCUMENTS)),
+            concurrency: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
+            graphiql: settings.graphiql,
+            router_auth: Arc::new(settings.router_auth.clone()),
+            metrics: Arc::new(metrics),
+        };
+        let router = router(state, settings.max_body_bytes);
+        let listener = TcpListener::bind(settings.listen).await?;
+        Ok(Self { listener, router, keka, sandbox })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The Keka access the server uses (for tests and benchmarks: request counters).
+    pub fn keka(&self) -> &CachedKeka {
+        &self.keka
+    }
+
+    pub fn sandbox(&self) -> Option<&RunningSandbox> {
+        self.sandbox.as_ref()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests and stops the sandbox.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, router, sandbox, .. } = self;
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        if let Some(sandbox) = sandbox {
+            sandbox.shutdown().await;
+        }
+        Ok(())
+    }
+}
+
+fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let router = if state.graphiql { Router::new().route("/", get(graphiql)) } else { Router::new() };
+    router
+        .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .with_state(state)
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], state.metrics.render()).into_response()
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").title("keka-subgraph").finish())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.keka.client().check_credentials().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: no Keka token");
+            (StatusCode::SERVICE_UNAVAILABLE, "cannot obtain a Keka access token").into_response()
+        }
+    }
+}
+
+/// Starts the embedded sandbox for a server with no Keka credentials and returns a client configuration for it.
+pub async fn start_embedded_sandbox(
+    config: crate::sandbox::SandboxConfig,
+) -> anyhow::Result<(RunningSandbox, KekaConfig)> {
+    let sandbox = RunningSandbox::start(config).await?;
+    let keka = keka_config_for(&sandbox)?;
+    Ok((sandbox, keka))
+}
+
+/// A Keka client configuration pointed at a running sandbox, with its credentials.
+pub fn keka_config_for(sandbox: &RunningSandbox) -> anyhow::Result<KekaConfig> {
+    let credentials = sandbox.credentials();
+    Ok(KekaConfig::new(
+        url::Url::parse(&sandbox.base_url())?,
+        url::Url::parse(&sandbox.token_url())?,
+        crate::keka::KekaCredentials {
+            client_id: credentials.client_id.clone(),
+            client_secret: secrecy::SecretString::from(credentials.client_secret.clone()),
+            api_key: secrecy::SecretString::from(credentials.api_key.clone()),
+        },
+    ))
+}

@@ -1,0 +1,60 @@
+//! What one unit of work (one GraphQL request) cost the upstreams: requests sent, and the age of the oldest stale
+//! data it was served.
+//!
+//! The tally travels as a tokio task-local, so it follows the work into every future it awaits; work spawned onto
+//! other tasks is counted when it is spawned through [`RequestTally::scope`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+tokio::task_local! {
+    static CURRENT: Arc<Counts>;
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    requests: AtomicU64,
+    /// Age in milliseconds of the oldest stale value served, plus one (0: none).
+    stale_millis_plus_one: AtomicU64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RequestTally(Arc<Counts>);
+
+impl RequestTally {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `work` so that upstream requests it makes are counted here.
+    pub fn scope<F: Future>(&self, work: F) -> impl Future<Output = F::Output> + use<F> {
+        CURRENT.scope(self.0.clone(), work)
+    }
+
+    /// Upstream requests counted so far (retries included).
+    pub fn count(&self) -> u64 {
+        self.0.requests.load(Ordering::Relaxed)
+    }
+
+    /// The age of the oldest stale value this work was served, if any.
+    pub fn stale_age(&self) -> Option<Duration> {
+        match self.0.stale_millis_plus_one.load(Ordering::Relaxed) {
+            0 => None,
+            millis => Some(Duration::from_millis(millis - 1)),
+        }
+    }
+
+    /// Called by the clients for every request they send.
+    pub(crate) fn record_request() {
+        let _outside_any_scope = CURRENT.try_with(|counts| counts.requests.fetch_add(1, Ordering::Relaxed));
+    }
+
+    /// Called when a value past its TTL is served (grace period or stale-if-error).
+    pub(crate) fn record_stale(age: Duration) {
+        let millis = u64::try_from(age.as_millis()).unwrap_or(u64::MAX - 1) + 1;
+        let _outside_any_scope =
+            CURRENT.try_with(|counts| counts.stale_millis_plus_one.fetch_max(millis, Ordering::Relaxed));
+    }
+}
