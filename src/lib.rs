@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`keka`]: the Keka API client (auth, rate limit, retries, pagination, cache, models). Knows nothing of GraphQL or HTTP servers.
+//! - [`keeper`]: the Keeper SCIM 2.0 client (read-only: one node's users and teams) and its directory snapshot. Knows nothing of GraphQL or Keka.
 //! - [`graphql`]: the GraphQL schema over Keka: types, connections, loaders, error codes.
 //! - [`sandbox`]: a simulated Keka tenant served on loopback, for development, tests and benchmarks.
 //! - [`server`]: the HTTP server (axum): GraphQL, GraphiQL, health.
@@ -11,8 +12,14 @@
 
 pub mod cli;
 pub mod graphql;
+pub mod keeper;
 pub mod keka;
 pub mod sandbox;
 pub mod server;
 pub mod telemetry;
 pub mod upstream;
+
+pub use keeper::{
+    Account, AccountStatus, DataCentre, Directory, DirectorySource, KeeperClient, KeeperConfig, KeeperError, Team,
+    normalise_email,
+};

@@ -4,6 +4,7 @@ mod federation;
 mod federation_gateway;
 mod graphql_api;
 mod helpers;
+mod keeper_client;
 mod keka_client;
 mod sandbox_end_to_end;
 mod schema_file;
