@@ -1,5 +1,6 @@
-//! Settings for the sandbox: the programmatic [`SandboxConfig`], the runtime-replaceable
-//! [`FaultConfig`], and the `keka-subgraph sandbox` command-line flags ([`SandboxArgs`]).
+//! Settings for the sandbox: the programmatic [`SandboxConfig`] (with the Keeper SCIM node's
+//! [`KeeperSandboxConfig`]), the runtime-replaceable [`FaultConfig`], and the
+//! `keka-subgraph sandbox` command-line flags ([`SandboxArgs`]).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -78,6 +79,53 @@ mod duration_ms {
     }
 }
 
+/// The simulated Keeper SCIM 2.0 node served next to the Keka API (see `super::keeper`).
+///
+/// Keeper publishes no page-size or rate-limit numbers of its own; the defaults follow the
+/// third-party figures in the research notes (page of 100 when `count` is omitted, at most
+/// 1000) and leave the rate limit off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeeperSandboxConfig {
+    /// The node id in `/api/rest/scim/v2/{node_id}` (ASCII digits; Keeper's are 15 long).
+    pub node_id: String,
+    /// The static bearer token the node accepts (until rotated at runtime).
+    pub token: String,
+    /// Page size when a list request has no `count` (clamped to `max_count`).
+    pub default_count: usize,
+    /// Largest page served; a larger `count` is clamped to it.
+    pub max_count: usize,
+    /// Authorised Keeper requests allowed per window; 0 (the default) disables the limit.
+    pub rate_limit_per_window: u32,
+    /// Length of the fixed rate-limit window.
+    pub rate_limit_window: Duration,
+    /// Send `Retry-After` on Keeper 429s.
+    pub retry_after_header: bool,
+    /// Initial fault injection for the Keeper routes (`token_endpoint_down` is ignored).
+    pub faults: FaultConfig,
+}
+
+impl KeeperSandboxConfig {
+    /// The default node id.
+    pub const DEFAULT_NODE_ID: &'static str = "512540212789503";
+    /// The default bearer token.
+    pub const DEFAULT_TOKEN: &'static str = "sandbox-keeper-token";
+}
+
+impl Default for KeeperSandboxConfig {
+    fn default() -> Self {
+        Self {
+            node_id: Self::DEFAULT_NODE_ID.to_owned(),
+            token: Self::DEFAULT_TOKEN.to_owned(),
+            default_count: 100,
+            max_count: 1000,
+            rate_limit_per_window: 0,
+            rate_limit_window: Duration::from_secs(60),
+            retry_after_header: false,
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
 /// Everything needed to start a [`RunningSandbox`](super::RunningSandbox).
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -103,8 +151,10 @@ pub struct SandboxConfig {
     pub location_ids_match_groups: bool,
     /// Credentials the token endpoint accepts.
     pub credentials: SandboxCredentials,
-    /// Initial fault injection settings.
+    /// Initial fault injection settings (Keka API routes).
     pub faults: FaultConfig,
+    /// The simulated Keeper SCIM node on the same listener.
+    pub keeper: KeeperSandboxConfig,
 }
 
 impl Default for SandboxConfig {
@@ -122,6 +172,7 @@ impl Default for SandboxConfig {
             location_ids_match_groups: true,
             credentials: SandboxCredentials::default(),
             faults: FaultConfig::default(),
+            keeper: KeeperSandboxConfig::default(),
         }
     }
 }
@@ -188,6 +239,36 @@ pub struct SandboxArgs {
     /// Make the token endpoint answer 503.
     #[arg(long, env = "SANDBOX_TOKEN_ENDPOINT_DOWN")]
     pub token_endpoint_down: bool,
+
+    /// Node id of the simulated Keeper SCIM node (digits), as in /api/rest/scim/v2/{node_id}.
+    #[arg(long, env = "SANDBOX_KEEPER_NODE_ID", default_value = KeeperSandboxConfig::DEFAULT_NODE_ID, value_parser = parse_node_id)]
+    pub keeper_node_id: String,
+
+    /// Bearer token the simulated Keeper SCIM node accepts.
+    #[arg(long, env = "SANDBOX_KEEPER_TOKEN", default_value = KeeperSandboxConfig::DEFAULT_TOKEN)]
+    pub keeper_token: String,
+
+    /// Keeper SCIM page size when a request has no `count`.
+    #[arg(long, env = "SANDBOX_KEEPER_DEFAULT_COUNT", default_value_t = 100)]
+    pub keeper_default_count: usize,
+
+    /// Largest Keeper SCIM page; larger `count` values are clamped to it.
+    #[arg(long, env = "SANDBOX_KEEPER_MAX_COUNT", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keeper_max_count: u64,
+
+    /// Authorised Keeper SCIM requests allowed per minute; 0 (the default, as Keeper publishes none) disables the limit.
+    #[arg(long, env = "SANDBOX_KEEPER_RATE_LIMIT_PER_MINUTE", default_value_t = 0)]
+    pub keeper_rate_limit_per_minute: u32,
+}
+
+/// Accepts a non-empty string of ASCII digits.
+fn parse_node_id(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!("{raw:?} is not a Keeper node id (digits only)"))
+    }
 }
 
 /// Accepts a fraction in `[0, 1]`.
@@ -218,6 +299,14 @@ impl SandboxArgs {
                 malformed_json_rate: self.malformed_json_rate,
                 html_error_rate: self.html_error_rate,
                 token_endpoint_down: self.token_endpoint_down,
+            },
+            keeper: KeeperSandboxConfig {
+                node_id: self.keeper_node_id,
+                token: self.keeper_token,
+                default_count: self.keeper_default_count,
+                max_count: usize::try_from(self.keeper_max_count).unwrap_or(usize::MAX),
+                rate_limit_per_window: self.keeper_rate_limit_per_minute,
+                ..defaults.keeper
             },
         }
     }

@@ -35,8 +35,14 @@ pub(crate) struct FaultInjector {
 impl FaultInjector {
     pub(crate) fn new(config: FaultConfig, seed: u64) -> Self {
         // A different stream from the tenant generator, so faults do not mirror data choices.
+        Self::with_stream(config, seed, 0xfa17)
+    }
+
+    /// An injector drawing from its own RNG stream (the Keeper node's faults use another
+    /// stream than Keka's, so the two do not fail in lockstep).
+    pub(crate) fn with_stream(config: FaultConfig, seed: u64, stream: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(0xfa17);
+        rng.set_stream(stream);
         Self { config: RwLock::new(config), rng: Mutex::new(rng) }
     }
 

@@ -11,12 +11,15 @@
 //! - `auth`, `budget`, `faults`, `stats`: token endpoint and bearer check, fixed-window rate
 //!   limit, failure injection, request counters.
 //! - `routes`: the axum router.
+//! - [`keeper`]: a simulated Keeper SCIM 2.0 node on the same listener
+//!   (`/api/rest/scim/v2/{node_id}`), whose accounts are derived from the tenant's employees.
 
 mod auth;
 mod budget;
 mod config;
 mod faults;
 mod ids;
+pub mod keeper;
 mod query;
 mod respond;
 mod routes;
@@ -36,7 +39,8 @@ use anyhow::Context as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{FaultConfig, HireListShape, SandboxArgs, SandboxConfig, SandboxCredentials};
+pub use config::{FaultConfig, HireListShape, KeeperSandboxConfig, SandboxArgs, SandboxConfig, SandboxCredentials};
+pub use keeper::{KeeperAccount, KeeperAccountCategory, KeeperDirectory, KeeperStats, KeeperTeam};
 pub use stats::{RouteStat, SandboxStats};
 pub use tenant::Tenant;
 
@@ -66,14 +70,19 @@ impl RunningSandbox {
         };
         // Generation is CPU work (tens of milliseconds for 10,000 employees in release builds);
         // keep it off the async worker threads.
-        let tenant = tokio::task::spawn_blocking(move || Tenant::generate(params))
-            .await
-            .context("tenant generation panicked")?;
+        keeper::validate(&config.keeper)?;
+        let (tenant, directory) = tokio::task::spawn_blocking(move || {
+            let tenant = Tenant::generate(params);
+            let directory = KeeperDirectory::generate(&tenant);
+            (tenant, directory)
+        })
+        .await
+        .context("tenant generation panicked")?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding the Keka sandbox to {}", config.listen))?;
         let addr = listener.local_addr().context("reading the sandbox's bound address")?;
-        let state = Arc::new(AppState::new(config, Arc::new(tenant), addr));
+        let state = Arc::new(AppState::new(config, Arc::new(tenant), Arc::new(directory), addr));
         let app = routes::router(state.clone());
 
         let (shutdown, signal) = oneshot::channel::<()>();
@@ -91,8 +100,9 @@ impl RunningSandbox {
         tracing::info!(
             %addr,
             employees = state.tenant.employees.len(),
+            keeper_accounts = state.keeper.directory.accounts.len(),
             seed = state.config.seed,
-            "Keka sandbox listening"
+            "Keka sandbox listening (with a Keeper SCIM node)"
         );
         Ok(RunningSandbox { state, addr, shutdown: Some(shutdown), task: Some(task) })
     }
@@ -145,6 +155,52 @@ impl RunningSandbox {
     /// Shared handle to the generated data (outlives the server if kept).
     pub fn tenant_arc(&self) -> Arc<Tenant> {
         Arc::clone(&self.state.tenant)
+    }
+
+    /// e.g. `http://127.0.0.1:PORT/api/rest/scim/v2/512540212789503`: the Keeper SCIM base URL
+    /// (what the Admin Console shows as the node's SCIM URL).
+    pub fn keeper_base_url(&self) -> String {
+        format!("{}{}/{}", self.state.origin, keeper::routes::SCIM_PREFIX, self.state.config.keeper.node_id)
+    }
+
+    /// The Keeper node id in the base URL.
+    pub fn keeper_node_id(&self) -> &str {
+        &self.state.config.keeper.node_id
+    }
+
+    /// The bearer token the Keeper node accepts now (changes with [`Self::rotate_keeper_token`]).
+    pub fn keeper_token(&self) -> String {
+        self.state.keeper.token()
+    }
+
+    /// Issues a new Keeper token and returns it; the previous one is answered 401 from now on.
+    pub fn rotate_keeper_token(&self) -> String {
+        self.state.keeper.rotate_token()
+    }
+
+    /// Read-only access to the Keeper node's generated users and teams.
+    pub fn keeper_directory(&self) -> &KeeperDirectory {
+        &self.state.keeper.directory
+    }
+
+    /// Shared handle to the Keeper node's data (outlives the server if kept).
+    pub fn keeper_directory_arc(&self) -> Arc<KeeperDirectory> {
+        Arc::clone(&self.state.keeper.directory)
+    }
+
+    /// Snapshot of the Keeper request counters (separate from [`Self::stats`]).
+    pub fn keeper_stats(&self) -> KeeperStats {
+        self.state.keeper.stats()
+    }
+
+    /// Zeroes the Keeper request counters.
+    pub fn reset_keeper_stats(&self) {
+        self.state.keeper.stats.reset();
+    }
+
+    /// Replaces the Keeper routes' fault configuration at runtime (`token_endpoint_down` is ignored).
+    pub fn set_keeper_faults(&self, faults: FaultConfig) {
+        self.state.keeper.faults.set(faults);
     }
 
     /// Graceful stop: stops accepting connections, lets in-flight requests finish (up to a

@@ -7,6 +7,7 @@ use super::auth::TokenStore;
 use super::budget::RateBudget;
 use super::config::SandboxConfig;
 use super::faults::FaultInjector;
+use super::keeper::{KeeperDirectory, KeeperState};
 use super::stats::Stats;
 use super::tenant::Tenant;
 
@@ -21,11 +22,19 @@ pub(crate) struct AppState {
     pub(crate) budget: RateBudget,
     pub(crate) faults: FaultInjector,
     pub(crate) stats: Stats,
+    /// The simulated Keeper SCIM node (its own token, budget, faults and counters).
+    pub(crate) keeper: KeeperState,
 }
 
 impl AppState {
-    pub(crate) fn new(config: SandboxConfig, tenant: Arc<Tenant>, addr: SocketAddr) -> Self {
+    pub(crate) fn new(
+        config: SandboxConfig,
+        tenant: Arc<Tenant>,
+        keeper: Arc<KeeperDirectory>,
+        addr: SocketAddr,
+    ) -> Self {
         Self {
+            keeper: KeeperState::new(&config.keeper, keeper, config.seed),
             origin: origin_for(addr),
             tokens: TokenStore::new(config.token_ttl),
             budget: RateBudget::new(config.rate_limit_per_minute, config.rate_limit_window),

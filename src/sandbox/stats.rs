@@ -16,7 +16,8 @@ pub(crate) const TOKEN_ROUTE: &str = "/connect/token";
 /// A snapshot of the counters.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SandboxStats {
-    /// Every counted request (token endpoint, API, unmatched; not the admin endpoints).
+    /// Every counted request (token endpoint, API, unmatched; not the admin endpoints, and not
+    /// the Keeper SCIM node's requests, which `KeeperStats` counts).
     pub total: u64,
     /// Requests answered 429.
     pub rate_limited: u64,

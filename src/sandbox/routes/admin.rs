@@ -1,5 +1,6 @@
 //! Admin endpoints under `/__sandbox`: never authenticated, rate limited, faulted or counted.
-//! They let a developer or a test inspect counters, inject faults and revoke tokens over HTTP.
+//! They let a developer or a test inspect counters, inject faults and revoke tokens over HTTP,
+//! for the Keka API and (under `/__sandbox/keeper/`) for the Keeper SCIM node.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::sandbox::config::FaultConfig;
+use crate::sandbox::keeper;
 use crate::sandbox::respond;
 use crate::sandbox::state::AppState;
 
@@ -22,6 +24,10 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         .route("/__sandbox/stats/reset", post(reset_stats))
         .route("/__sandbox/faults", get(faults).put(set_faults))
         .route("/__sandbox/revoke-tokens", post(revoke_tokens))
+        .route("/__sandbox/keeper/stats", get(keeper_stats))
+        .route("/__sandbox/keeper/stats/reset", post(reset_keeper_stats))
+        .route("/__sandbox/keeper/faults", get(keeper_faults).put(set_keeper_faults))
+        .route("/__sandbox/keeper/rotate-token", post(rotate_keeper_token))
 }
 
 /// How to point a client at this sandbox.
@@ -59,6 +65,25 @@ async fn info(State(app): State<Arc<AppState>>) -> Response {
                 "resetStats": "POST /__sandbox/stats/reset",
                 "faults": "GET|PUT /__sandbox/faults",
                 "revokeTokens": "POST /__sandbox/revoke-tokens",
+                "keeperStats": "/__sandbox/keeper/stats",
+                "resetKeeperStats": "POST /__sandbox/keeper/stats/reset",
+                "keeperFaults": "GET|PUT /__sandbox/keeper/faults",
+                "rotateKeeperToken": "POST /__sandbox/keeper/rotate-token",
+            },
+            "keeper": {
+                "service": "Keeper SCIM 2.0 node sandbox",
+                "baseUrl": format!("{}{}/{}", app.origin, keeper::routes::SCIM_PREFIX, c.keeper.node_id),
+                "nodeId": c.keeper.node_id,
+                "token": app.keeper.token(),
+                "users": app.keeper.directory.accounts.len(),
+                "teams": app.keeper.directory.teams.len(),
+                "paging": {"defaultCount": c.keeper.default_count, "maxCount": c.keeper.max_count},
+                "rateLimit": {
+                    "requestsPerWindow": c.keeper.rate_limit_per_window,
+                    "windowSecs": c.keeper.rate_limit_window.as_secs_f64(),
+                    "retryAfterHeader": c.keeper.retry_after_header,
+                },
+                "faults": app.keeper.faults.current(),
             },
         }),
     )
@@ -85,4 +110,27 @@ async fn set_faults(State(app): State<Arc<AppState>>, Json(faults): Json<FaultCo
 async fn revoke_tokens(State(app): State<Arc<AppState>>) -> StatusCode {
     app.tokens.revoke_all();
     StatusCode::NO_CONTENT
+}
+
+async fn keeper_stats(State(app): State<Arc<AppState>>) -> Response {
+    respond::json(StatusCode::OK, &app.keeper.stats())
+}
+
+async fn reset_keeper_stats(State(app): State<Arc<AppState>>) -> StatusCode {
+    app.keeper.stats.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn keeper_faults(State(app): State<Arc<AppState>>) -> Response {
+    respond::json(StatusCode::OK, &app.keeper.faults.current())
+}
+
+async fn set_keeper_faults(State(app): State<Arc<AppState>>, Json(faults): Json<FaultConfig>) -> Response {
+    app.keeper.faults.set(faults);
+    respond::json(StatusCode::OK, &app.keeper.faults.current())
+}
+
+/// Issues a new Keeper token (the old one stops working) and returns it.
+async fn rotate_keeper_token(State(app): State<Arc<AppState>>) -> Response {
+    respond::json(StatusCode::OK, &json!({ "token": app.keeper.rotate_token() }))
 }

@@ -6,7 +6,8 @@
 //!    and final status (including 401/429/fault responses and unmatched paths).
 //! 2. `tag_route` on every route: copies axum's `MatchedPath` into the response so that
 //!    `record_stats`, which runs before routing, can see which template matched.
-//! 3. `api_gate` on `/api/v1` routes only.
+//! 3. `api_gate` on `/api/v1` routes only; the Keeper SCIM routes (`super::keeper::routes`)
+//!    have a gate of their own, and `record_stats` counts them in the Keeper node's counters.
 
 mod admin;
 mod hire;
@@ -20,7 +21,7 @@ use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
@@ -28,6 +29,7 @@ use super::auth::{self, BearerCheck};
 use super::budget::Admission;
 use super::config::HireListShape;
 use super::faults::{self, Fault};
+use super::keeper;
 use super::query::{Paging, QueryParams};
 use super::respond::{self, PageContext};
 use super::state::AppState;
@@ -58,6 +60,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 
     Router::new()
         .merge(api)
+        .merge(keeper::routes::router(state.clone()))
         .route("/connect/token", post(auth::token))
         .route_layer(from_fn(tag_route))
         .merge(admin::router())
@@ -86,18 +89,26 @@ async fn record_stats(State(app): State<Arc<AppState>>, request: Request, next: 
     }
     let method = request.method().as_str().to_owned();
     let response = next.run(request).await;
+    let scim = keeper::routes::is_scim_path(&path);
     let route = match response.extensions().get::<MatchedRoute>() {
         Some(MatchedRoute(route)) => route.clone(),
+        None if scim => keeper::routes::UNMATCHED_SCIM_ROUTE.to_owned(),
         None if path == "/api/v1" || path.starts_with("/api/v1/") => UNMATCHED_API_ROUTE.to_owned(),
         None => UNMATCHED_ROUTE.to_owned(),
     };
-    app.stats.record(&method, &route, response.status().as_u16());
+    // The Keeper node counts its own requests.
+    let stats = if scim { &app.keeper.stats } else { &app.stats };
+    stats.record(&method, &route, response.status().as_u16());
     response
 }
 
-/// Unknown paths: a bare 404, as ASP.NET routing gives.
-async fn not_found() -> StatusCode {
-    StatusCode::NOT_FOUND
+/// Unknown paths: a bare 404, as ASP.NET routing gives; under the Keeper SCIM prefix a SCIM
+/// error (401 without the Keeper token, else 404).
+async fn not_found(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    if keeper::routes::is_scim_path(request.uri().path()) {
+        return keeper::routes::unmatched(&app, request.headers());
+    }
+    StatusCode::NOT_FOUND.into_response()
 }
 
 /// Auth → rate budget → faults → handler, then the configured latency.

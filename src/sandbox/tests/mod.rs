@@ -1,8 +1,9 @@
-//! Tests of the sandbox as a whole: generated data invariants (`tenant`) and the HTTP
-//! surface through real loopback requests (`http`). Every server a test starts is shut down
-//! by that test; nothing sleeps.
+//! Tests of the sandbox as a whole: generated data invariants (`tenant`), the HTTP
+//! surface through real loopback requests (`http`), and the Keeper SCIM node (`keeper`).
+//! Every server a test starts is shut down by that test; nothing sleeps.
 
 mod http;
+mod keeper;
 mod tenant;
 
 use chrono::NaiveDate;
