@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::graphql::{AccessDirectives, GraphLimits, Today};
+use crate::keeper::{DataCentre, KeeperConfig};
 use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment};
 use crate::sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
 use crate::server::{Application, JwtKeys, RouterAuth, ServerSettings};
@@ -74,6 +75,50 @@ pub struct ServeArgs {
     pub router_auth: RouterAuthArgs,
     #[command(flatten)]
     pub keka: KekaArgs,
+    #[command(flatten)]
+    pub keeper: KeeperArgs,
+}
+
+/// Keeper's SCIM node (the directory joined to employees). Off unless `KEEPER_TOKEN` is set; with no Keka
+/// credentials either, the embedded sandbox's Keeper node is used.
+#[derive(Debug, Clone, Args)]
+pub struct KeeperArgs {
+    /// Keeper data centre of the tenant.
+    #[arg(long, env = "KEEPER_DATA_CENTRE", value_enum)]
+    pub keeper_data_centre: Option<DataCentre>,
+    /// The node's numeric id (Admin Console: the node's SCIM provisioning page).
+    #[arg(long, env = "KEEPER_NODE_ID")]
+    pub keeper_node_id: Option<String>,
+    /// The full SCIM base URL (`https://…/api/rest/scim/v2/<node id>`); overrides data centre and node id.
+    #[arg(long, env = "KEEPER_BASE_URL")]
+    pub keeper_base_url: Option<String>,
+    /// The node's SCIM provisioning token. Secret: prefer the environment variable.
+    #[arg(long, env = "KEEPER_TOKEN", hide_env_values = true)]
+    pub keeper_token: Option<SecretString>,
+    /// Requests a minute this subgraph allows itself against the node (Keeper publishes no limit).
+    #[arg(long, env = "KEEPER_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
+    pub keeper_rate_limit_per_minute: u32,
+}
+
+impl KeeperArgs {
+    /// The configured node, if any.
+    pub fn to_config(&self) -> anyhow::Result<Option<KeeperConfig>> {
+        let Some(token) = self.keeper_token.clone() else {
+            if self.keeper_base_url.is_some() || self.keeper_node_id.is_some() {
+                anyhow::bail!("a Keeper node is configured but KEEPER_TOKEN is not set");
+            }
+            return Ok(None);
+        };
+        let mut config = match (&self.keeper_base_url, self.keeper_data_centre, &self.keeper_node_id) {
+            (Some(base_url), _, _) => KeeperConfig::with_base_url(base_url, token)?,
+            (None, Some(data_centre), Some(node_id)) => KeeperConfig::for_node(data_centre, node_id, token)?,
+            _ => {
+                anyhow::bail!("KEEPER_TOKEN is set: also set KEEPER_BASE_URL, or KEEPER_DATA_CENTRE and KEEPER_NODE_ID")
+            }
+        };
+        config.rate_limit_per_window = self.keeper_rate_limit_per_minute;
+        Ok(Some(config))
+    }
 }
 
 /// What one request may ask for, and how many may run at once.
@@ -286,9 +331,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
         (keka, Some(sandbox))
     };
+    let keeper = match (args.keeper.to_config()?, &sandbox) {
+        (Some(keeper), _) => Some(keeper),
+        (None, Some(sandbox)) => Some(crate::server::keeper_config_for(sandbox)?),
+        (None, None) => None,
+    };
     let settings = ServerSettings {
         listen: args.listen,
         keka,
+        keeper,
         cache: CacheConfig { ttl: Duration::from_secs(args.cache_ttl_secs.max(1)), ..CacheConfig::default() },
         snapshot_grace: Duration::from_secs(args.snapshot_grace_secs),
         stale_if_error: Duration::from_secs(args.stale_if_error_secs),

@@ -3,14 +3,16 @@
 //! # Layout
 //! - [`keka`]: the Keka API client (auth, rate limit, retries, pagination, cache, models). Knows nothing of GraphQL or HTTP servers.
 //! - [`keeper`]: the Keeper SCIM 2.0 client (read-only: one node's users and teams) and its directory snapshot. Knows nothing of GraphQL or Keka.
-//! - [`graphql`]: the GraphQL schema over Keka: types, connections, loaders, error codes.
-//! - [`sandbox`]: a simulated Keka tenant served on loopback, for development, tests and benchmarks.
-//! - [`server`]: the HTTP server (axum): GraphQL, GraphiQL, health.
-//! - [`upstream`]: what every upstream client shares: rate limiter, retry rules, a snapshot rebuilt in the background.
+//! - [`graphql`]: the GraphQL schema over Keka and Keeper: types, connections, loaders, error codes.
+//! - [`sandbox`]: a simulated Keka tenant (and Keeper SCIM node) served on loopback, for development, tests and benchmarks.
+//! - [`server`]: the HTTP server (axum): GraphQL, GraphiQL, health, metrics, router authentication.
+//! - [`upstream`]: what every upstream client shares: rate limiter, retry rules, a snapshot rebuilt in the background, per-request tally, metrics.
+//! - [`directory_join`]: Keka employees joined to Keeper accounts by email (matches, drift, ambiguities).
 //! - [`cli`]: the command line.
 //! - [`telemetry`]: logging setup.
 
 pub mod cli;
+pub mod directory_join;
 pub mod graphql;
 pub mod keeper;
 pub mod keka;
@@ -18,8 +20,3 @@ pub mod sandbox;
 pub mod server;
 pub mod telemetry;
 pub mod upstream;
-
-pub use keeper::{
-    Account, AccountStatus, DataCentre, Directory, DirectorySource, KeeperClient, KeeperConfig, KeeperError, Team,
-    normalise_email,
-};

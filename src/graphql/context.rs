@@ -8,6 +8,8 @@ use async_graphql::dataloader::DataLoader;
 use chrono::NaiveDate;
 
 use super::loaders::{AttendanceLoader, EmployeeByEmailLoader, EmployeeLoader, LeaveBalanceLoader, TimeoffLoader};
+use crate::directory_join::{EmailJoin, JoinCache};
+use crate::keeper::{Directory, DirectorySource};
 use crate::keka::{CachedKeka, OrgSnapshot, SnapshotSource};
 
 /// Limits on what one request may ask for.
@@ -64,6 +66,10 @@ impl Today {
 pub struct GraphContext {
     pub keka: CachedKeka,
     pub snapshot: Arc<SnapshotSource>,
+    /// Keeper's directory; `None` when no Keeper node is configured.
+    pub directory: Option<Arc<DirectorySource>>,
+    /// Employees joined to accounts, rebuilt when either snapshot changes.
+    pub joins: Arc<JoinCache>,
     pub limits: GraphLimits,
     pub today: Today,
 }
@@ -125,4 +131,19 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Reques
 
 pub(crate) async fn snapshot(ctx: &Context<'_>) -> async_graphql::Result<Arc<OrgSnapshot>> {
     graph(ctx).snapshot.get().await.map_err(super::error::graphql_error)
+}
+
+/// The Keeper directory snapshot, or `DIRECTORY_NOT_CONFIGURED`.
+pub(crate) async fn directory(ctx: &Context<'_>) -> async_graphql::Result<Arc<Directory>> {
+    let source = graph(ctx).directory.as_ref().ok_or_else(super::error::directory_not_configured)?;
+    source.get().await.map_err(|error| super::error::from_keeper(&error))
+}
+
+/// Both snapshots and their join (costs one org walk and one directory walk when cold).
+pub(crate) async fn joined(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<(Arc<OrgSnapshot>, Arc<Directory>, Arc<EmailJoin>)> {
+    let (org, directory) = futures::try_join!(snapshot(ctx), directory(ctx))?;
+    let join = graph(ctx).joins.get(&org, &directory);
+    Ok((org, directory, join))
 }

@@ -8,6 +8,7 @@ use async_graphql::{ErrorExtensionValues, ServerError, Value};
 /// A unit test keeps this in step with the schema's `@key` directives.
 pub(crate) const ENTITY_KEYS: &[(&str, &[&[&str]])] = &[
     ("Candidate", &[&["id"]]),
+    ("DirectoryAccount", &[&["id"]]),
     ("Employee", &[&["id"], &["email"]]),
     ("Group", &[&["id"]]),
     ("GroupType", &[&["id"]]),

@@ -6,6 +6,7 @@
 
 use async_graphql::{Error, ErrorExtensions};
 
+use crate::keeper::KeeperError;
 use crate::keka::KekaError;
 
 /// The `extensions.code` values this subgraph emits.
@@ -18,6 +19,10 @@ pub mod code {
     pub const UPSTREAM_FORBIDDEN: &str = "UPSTREAM_FORBIDDEN";
     pub const UPSTREAM_BAD_RESPONSE: &str = "UPSTREAM_BAD_RESPONSE";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const DIRECTORY_NOT_CONFIGURED: &str = "DIRECTORY_NOT_CONFIGURED";
+    pub const DIRECTORY_UNAUTHORIZED: &str = "DIRECTORY_UNAUTHORIZED";
+    pub const AMBIGUOUS_DIRECTORY_MATCH: &str = "AMBIGUOUS_DIRECTORY_MATCH";
 }
 
 /// An error the caller can fix: bad arguments, cursors, page sizes.
@@ -54,6 +59,35 @@ pub fn from_keka(error: &KekaError) -> Error {
     };
     tracing::warn!(code, error = %error, "Keka call failed");
     Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
+}
+
+/// Maps a Keeper failure to a coded GraphQL error, logging what the client is not shown.
+pub fn from_keeper(error: &KeeperError) -> Error {
+    let (code, message) = match error {
+        KeeperError::Unauthorized => (
+            code::DIRECTORY_UNAUTHORIZED,
+            "Keeper refused this subgraph's SCIM token (wrong, rotated, or another node)",
+        ),
+        KeeperError::NotFound => (code::NOT_FOUND, "Keeper has no such node or record"),
+        KeeperError::RateLimited | KeeperError::RateLimitDeadline { .. } => {
+            (code::UPSTREAM_RATE_LIMITED, "Keeper's request budget is exhausted for now; try again shortly")
+        }
+        KeeperError::Decode { .. } | KeeperError::Inconsistent { .. } | KeeperError::Scim { .. } => {
+            (code::UPSTREAM_BAD_RESPONSE, "Keeper answered something this subgraph could not use")
+        }
+        KeeperError::Timeout | KeeperError::Unavailable { .. } => {
+            (code::UPSTREAM_UNAVAILABLE, "Keeper is unavailable right now")
+        }
+        KeeperError::Config(_) => (code::INTERNAL_SERVER_ERROR, "the Keeper directory is misconfigured"),
+    };
+    tracing::warn!(code, error = %error, "Keeper call failed");
+    Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
+}
+
+/// The directory fields' answer when no Keeper node is configured.
+pub fn directory_not_configured() -> Error {
+    Error::new("no Keeper directory is configured for this subgraph (KEEPER_TOKEN and a node)")
+        .extend_with(|_, extensions| extensions.set("code", code::DIRECTORY_NOT_CONFIGURED))
 }
 
 /// Lets resolvers write `keka_call().await.map_err(graphql_error)?`.

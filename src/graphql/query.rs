@@ -7,9 +7,12 @@ use super::scalars::{Date, DateTime};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::connection::{OffsetConnection, RelayArgs, ValidArgs, connection_from_slice};
-use super::context::{graph, snapshot};
+use super::context::{directory, graph, snapshot};
 use super::error::{bad_user_input, graphql_error};
 use super::lists;
+use super::types::directory::{
+    AccessReview, DirectoryAccount, DirectoryAccountStatus, DirectoryTeam, accounts_connection, find_account,
+};
 use super::types::employee::{Employee, date_range};
 use super::types::enums::{EmploymentStatus, GroupKind, JobStatus, PreboardingStage, PreboardingStatus, TimeoffStatus};
 use super::types::hire::{Candidate, Job, PreboardingCandidate, find_job};
@@ -174,6 +177,48 @@ impl Query {
     // the whole `_entities` list, which is what returning `Err` would do.
 
     /// Federation: an employee by Keka id.
+    /// Accounts of the configured Keeper node, in Keeper's order, optionally of one status. Null with
+    /// `DIRECTORY_NOT_CONFIGURED` when no Keeper node is configured.
+    async fn directory_accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        status: Option<DirectoryAccountStatus>,
+    ) -> Result<Option<OffsetConnection<DirectoryAccount>>> {
+        accounts_connection(ctx, RelayArgs::new(first, after, last, before), status).await.map(Some)
+    }
+
+    /// A Keeper account by id; null if the node has none.
+    async fn directory_account(&self, ctx: &Context<'_>, id: ID) -> Result<Option<DirectoryAccount>> {
+        find_account(ctx, &id).await
+    }
+
+    /// The teams of the configured Keeper node (empty, with an error, when none is configured).
+    async fn directory_teams(&self, ctx: &Context<'_>) -> Vec<DirectoryTeam> {
+        match directory(ctx).await {
+            Ok(directory) => directory.teams().iter().cloned().map(DirectoryTeam).collect(),
+            Err(error) => {
+                ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+                Vec::new()
+            }
+        }
+    }
+
+    /// The offboarding report: Keka's employees against the Keeper node's accounts, as of `asOf` (default today).
+    /// Costs one org snapshot and one directory snapshot when cold, nothing when warm.
+    async fn access_review(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Option<AccessReview>> {
+        let as_of = as_of.map_or_else(|| graph(ctx).today.date(), |date| date.0);
+        AccessReview::build(ctx, as_of).await.map(Some)
+    }
+
+    #[graphql(entity)]
+    async fn find_directory_account_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<DirectoryAccount> {
+        entity(ctx, find_account(ctx, &id).await)
+    }
+
     #[graphql(entity)]
     async fn find_employee_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Employee> {
         entity(ctx, Employee::load(ctx, &id).await)

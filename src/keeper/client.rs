@@ -18,8 +18,8 @@ use super::directory::normalise_email;
 use super::error::{ErrorBody, KeeperError};
 use super::models::{ListResponse, ScimGroup, ScimUser};
 use super::paging::{self, PageRequest};
-use crate::upstream::RateLimiter;
 use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
+use crate::upstream::{RateLimiter, RequestTally, UpstreamMetrics};
 
 #[derive(Clone)]
 pub struct KeeperClient {
@@ -37,7 +37,11 @@ struct Inner {
     retry: RetryPolicy,
     config: KeeperConfig,
     requests_sent: AtomicU64,
+    metrics: Arc<UpstreamMetrics>,
 }
+
+/// The `upstream` label of Keeper's metrics.
+const UPSTREAM: &str = "keeper";
 
 impl std::fmt::Debug for KeeperClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,6 +54,11 @@ impl std::fmt::Debug for KeeperClient {
 
 impl KeeperClient {
     pub fn new(config: KeeperConfig) -> Result<Self, KeeperError> {
+        Self::with_metrics(config, Arc::default())
+    }
+
+    /// A client that counts its requests, waits and retries in `metrics`.
+    pub fn with_metrics(config: KeeperConfig, metrics: Arc<UpstreamMetrics>) -> Result<Self, KeeperError> {
         if config.page_size == 0 {
             return Err(KeeperError::Config("the Keeper page size must be at least 1".to_owned()));
         }
@@ -87,6 +96,7 @@ impl KeeperClient {
                 retry,
                 config,
                 requests_sent: AtomicU64::new(0),
+                metrics,
             }),
         })
     }
@@ -186,15 +196,17 @@ impl KeeperClient {
         let inner = &*self.inner;
         let mut retries_done = 0;
         loop {
-            inner.limiter.acquire(inner.config.max_rate_limit_wait).await.map_err(|too_far| {
+            let waited = inner.limiter.acquire(inner.config.max_rate_limit_wait).await.map_err(|too_far| {
                 KeeperError::RateLimitDeadline { wait: too_far.wait, max_wait: inner.config.max_rate_limit_wait }
             })?;
+            inner.metrics.waited_for_budget(UPSTREAM, waited);
             let failure = match self.attempt(endpoint, url).await {
                 Ok(body) => return Ok(body),
                 Err(failure) => failure,
             };
             match retry::decide(&inner.retry, retries_done, failure.outcome, rand::random()) {
                 Decision::RetryAfter(wait) => {
+                    inner.metrics.retried(UPSTREAM);
                     if let AttemptOutcome::Status { status: 429, .. } = failure.outcome {
                         // The node's budget is spent for every caller, not just this one.
                         inner.limiter.pause_until(Instant::now() + wait);
@@ -229,12 +241,20 @@ impl KeeperClient {
             .header(http::header::AUTHORIZATION, inner.authorization.clone())
             .header(http::header::ACCEPT, "application/scim+json, application/json");
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);
+        RequestTally::record_request();
         let started = Instant::now();
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return Err(Failure::transport(endpoint, &error)),
+            Err(error) => {
+                inner.metrics.request(UPSTREAM, endpoint, if error.is_timeout() { "timeout" } else { "connection" });
+                return Err(Failure::transport(endpoint, &error));
+            }
         };
         let status = response.status();
+        inner.metrics.request(UPSTREAM, endpoint, status.as_str());
+        if status.as_u16() == 429 {
+            inner.metrics.throttled(UPSTREAM);
+        }
         let retry_after = response
             .headers()
             .get(http::header::RETRY_AFTER)

@@ -27,6 +27,7 @@ pub use self::graphql::{DATA_STALE, REQUEST_ID};
 use self::metrics::ServerMetrics;
 pub use self::router_auth::{JwtKeys, RouterAuth};
 use crate::graphql::{AccessDirectives, DocumentCache, GraphContext, GraphLimits, KekaSchema, Today, build_schema};
+use crate::keeper::{Directory, KeeperClient, KeeperConfig};
 use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, OrgSnapshot, SnapshotSource};
 use crate::sandbox::RunningSandbox;
 use crate::upstream::{Freshness, UpstreamMetrics};
@@ -39,6 +40,8 @@ const CACHED_DOCUMENTS: u64 = 1_000;
 pub struct ServerSettings {
     pub listen: SocketAddr,
     pub keka: KekaConfig,
+    /// Keeper's SCIM node; `None` switches the directory off.
+    pub keeper: Option<KeeperConfig>,
     pub cache: CacheConfig,
     /// How long a stale org snapshot may still be served while it is rebuilt.
     pub snapshot_grace: Duration,
@@ -95,15 +98,27 @@ impl Application {
         let client = KekaClient::with_metrics(settings.keka.clone(), upstream_metrics.clone())?;
         let keka = CachedKeka::new(client, settings.cache);
         let snapshot = OrgSnapshot::source(keka.clone(), settings.freshness());
+        let directory = match &settings.keeper {
+            Some(config) => {
+                let client = KeeperClient::with_metrics(config.clone(), upstream_metrics.clone())?;
+                Some(Directory::source(client, settings.freshness()))
+            }
+            None => None,
+        };
         let schema = build_schema(GraphContext {
             keka: keka.clone(),
             snapshot: snapshot.clone(),
+            directory: directory.clone(),
+            joins: Default::default(),
             limits: settings.limits,
             today: settings.today,
         });
         let mut metrics = ServerMetrics::new(&upstream_metrics);
         let watched = snapshot.clone();
         metrics.watch_snapshot("org", move || watched.age());
+        if let Some(directory) = directory.clone() {
+            metrics.watch_snapshot("keeper_directory", move || directory.age());
+        }
         let state = AppState {
             schema,
             keka: keka.clone(),
@@ -177,6 +192,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "cannot obtain a Keka access token").into_response()
         }
     }
+}
+
+/// A Keeper client configuration pointed at a running sandbox's SCIM node, with its token.
+pub fn keeper_config_for(sandbox: &RunningSandbox) -> anyhow::Result<KeeperConfig> {
+    Ok(KeeperConfig::with_base_url(&sandbox.keeper_base_url(), secrecy::SecretString::from(sandbox.keeper_token()))?)
 }
 
 /// Starts the embedded sandbox for a server with no Keka credentials and returns a client configuration for it.

@@ -5,7 +5,8 @@
 //      first 60 employees (ids, emails, office ids) to build deterministic fake data;
 //   2. starts two small @apollo/subgraph apps on 127.0.0.1 (random ports):
 //        - "assets":    IT devices, extends Employee @key(id) with `devices`; Query.devices points
-//                       back at Employee and Office (owned by our subgraph);
+//                       back at Employee and Office (owned by our subgraph); Query.vaultItems points at
+//                       our DirectoryAccount (Keeper) by id, for the first 20 accounts we list;
 //        - "directory": identity-provider accounts, extends Employee @key(email) with `account`;
 //                       Query.accounts points back at Employee by email;
 //   3. composes the three subgraphs with @apollo/composition (errors -> stderr, exit 1);
@@ -150,6 +151,18 @@ async function fetchSeedEmployees(url) {
   return nodes.map((n) => ({ id: String(n.id), email: n.email ?? null, officeId: n.office?.id ?? null }));
 }
 
+/** The ids of the first 20 Keeper accounts our subgraph lists (none when it has no directory). */
+async function fetchSeedAccountIds(url) {
+  const body = JSON.stringify({ query: '{ directoryAccounts(first: 20) { nodes { id } } }' });
+  const response = await withTimeout(
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    STEP_TIMEOUT_MS,
+    'fetching seed accounts',
+  );
+  const json = await response.json();
+  return (json?.data?.directoryAccounts?.nodes ?? []).map((node) => String(node.id));
+}
+
 // Security directives (router-enforced) make @apollo/gateway refuse the supergraph. With
 // STRIP_SECURITY_DIRECTIVES=1 they are removed from our SDL before composition (tests only: nothing
 // enforces them on that path).
@@ -227,8 +240,18 @@ const ASSETS_SDL = `
     id: ID!
   }
 
+  type DirectoryAccount @key(fields: "id", resolvable: false) {
+    id: ID!
+  }
+
+  type VaultItem {
+    name: String!
+    sharedWith: [DirectoryAccount!]!
+  }
+
   type Query {
     devices: [Device!]!
+    vaultItems: [VaultItem!]!
   }
 `;
 
@@ -239,24 +262,31 @@ const DIRECTORY_SDL = `
 
   type Employee @key(fields: "email") {
     email: String
-    account: DirectoryAccount
+    account: IdpAccount
   }
 
-  type DirectoryAccount {
+  type IdpAccount {
     login: String!
     status: String!
     employee: Employee
   }
 
   type Query {
-    accounts: [DirectoryAccount!]!
+    accounts: [IdpAccount!]!
   }
 `;
 
-function assetsResolvers(seed) {
+/** Four vault items, each shared with five of the seed accounts (every account exactly once). */
+function vaultItemsFor(accountIds) {
+  const names = ['Production database', 'Payroll portal', 'Office Wi-Fi', 'Cloud root account'];
+  return names.map((name, n) => ({ name, sharedWith: accountIds.slice(n * 5, n * 5 + 5).map((id) => ({ id })) }));
+}
+
+function assetsResolvers(seed, accountIds) {
   const rootDevices = seed.map((employee) => devicesFor(employee.id)[0]);
+  const vaultItems = vaultItemsFor(accountIds);
   return {
-    Query: { devices: () => rootDevices },
+    Query: { devices: () => rootDevices, vaultItems: () => vaultItems },
     Employee: {
       __resolveReference: (ref) => ({ id: String(ref.id) }),
       devices: (employee) => devicesFor(String(employee.id)),
@@ -276,7 +306,7 @@ function directoryResolvers(seed) {
       __resolveReference: (ref) => ({ email: ref.email ?? null }),
       account: (employee) => accountFor(employee.email),
     },
-    DirectoryAccount: {
+    IdpAccount: {
       employee: (account) => ({ email: account.email }),
     },
   };
@@ -510,7 +540,9 @@ async function serve() {
   }
   log(`seed: ${seed.length} employees, ${officeByEmployee.size} with an office`);
 
-  const assets = await startSubgraph('assets', ASSETS_SDL, assetsResolvers(seed));
+  const accountIds = await fetchSeedAccountIds(kekaUrl);
+  log(`seed: ${accountIds.length} Keeper accounts`);
+  const assets = await startSubgraph('assets', ASSETS_SDL, assetsResolvers(seed, accountIds));
   running.push({ name: 'assets', stop: () => assets.server.stop() });
   const directory = await startSubgraph('directory', DIRECTORY_SDL, directoryResolvers(seed));
   running.push({ name: 'directory', stop: () => directory.server.stop() });

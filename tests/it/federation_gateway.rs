@@ -174,6 +174,35 @@ async fn a_real_gateway_joins_our_employees_with_other_subgraphs_both_ways() {
 }
 
 #[tokio::test]
+async fn another_subgraph_reaches_keeper_accounts_by_key() {
+    let app = spawn_app(120).await;
+    let gateway = Gateway::start(&app).await;
+    app.reset_keeper_stats().await;
+    gateway.reset_fetches().await;
+    let answer =
+        gateway.query("{ vaultItems { name sharedWith { id userName status employee { displayName } } } }").await;
+    let fetches = gateway.fetches().await;
+    let items = answer["data"]["vaultItems"].as_array().unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(items.len(), 4);
+    let shared: Vec<&Value> = items.iter().flat_map(|item| item["sharedWith"].as_array().unwrap()).collect();
+    assert_eq!(shared.len(), 20);
+    assert!(shared.iter().all(|account| account["userName"].is_string() && account["status"].is_string()));
+    assert!(shared.iter().any(|account| account["employee"]["displayName"].is_string()), "{answer}");
+    // An address two accounts share is reported, never guessed: that is the only error allowed here.
+    for error in answer["errors"].as_array().into_iter().flatten() {
+        assert_eq!(error["extensions"]["code"], "AMBIGUOUS_DIRECTORY_MATCH", "{error}");
+    }
+    let ours = entity_fetches(&fetches, "keka");
+    assert_eq!(ours.len(), 1, "{fetches:?}");
+    assert_eq!(ours[0]["representations"], 20);
+    // The harness listed the accounts moments ago: the directory snapshot is warm.
+    assert_eq!(app.keeper_stats().await.api_requests(), 0);
+
+    gateway.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_sdl_with_access_control_markers_still_composes() {
     require_node();
     for directives in [AccessDirectives::RequiresScopes, AccessDirectives::Authenticated] {

@@ -96,7 +96,7 @@ pub(crate) async fn spawn_app_with(
     use keka_subgraph::graphql::{GraphLimits, Today};
     use keka_subgraph::keka::CacheConfig;
     use keka_subgraph::sandbox::SandboxConfig;
-    use keka_subgraph::server::{Application, ServerSettings, start_embedded_sandbox};
+    use keka_subgraph::server::{Application, ServerSettings, keeper_config_for, start_embedded_sandbox};
 
     let sandbox_config =
         SandboxConfig { employees, today: test_today(), rate_limit_per_minute: 0, ..SandboxConfig::default() };
@@ -105,9 +105,13 @@ pub(crate) async fn spawn_app_with(
     keka.backoff_max = Duration::from_millis(5);
     let sandbox_address = sandbox.addr();
     let sandbox_keka = keka.clone();
+    let mut keeper_subgraph_config = keeper_config_for(&sandbox).expect("the sandbox's Keeper node has a valid URL");
+    keeper_subgraph_config.backoff_base = Duration::from_millis(1);
+    keeper_subgraph_config.backoff_max = Duration::from_millis(5);
     let mut settings = ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         keka,
+        keeper: Some(keeper_subgraph_config),
         cache: CacheConfig::default(),
         snapshot_grace: Duration::from_secs(600),
         stale_if_error: Duration::from_secs(3600),
@@ -162,6 +166,21 @@ impl TestApp {
     pub(crate) async fn keka_stats(&self) -> keka_subgraph::sandbox::SandboxStats {
         let url = format!("http://{}/__sandbox/stats", self.sandbox_address);
         self.http.get(url).send().await.unwrap().json().await.unwrap()
+    }
+
+    pub(crate) async fn keeper_stats(&self) -> keka_subgraph::sandbox::KeeperStats {
+        let url = format!("http://{}/__sandbox/keeper/stats", self.sandbox_address);
+        self.http.get(url).send().await.unwrap().json().await.unwrap()
+    }
+
+    pub(crate) async fn reset_keeper_stats(&self) {
+        let url = format!("http://{}/__sandbox/keeper/stats/reset", self.sandbox_address);
+        assert!(self.http.post(url).send().await.unwrap().status().is_success());
+    }
+
+    pub(crate) async fn set_keeper_faults(&self, faults: serde_json::Value) {
+        let url = format!("http://{}/__sandbox/keeper/faults", self.sandbox_address);
+        assert!(self.http.put(url).json(&faults).send().await.unwrap().status().is_success());
     }
 
     pub(crate) async fn reset_keka_stats(&self) {

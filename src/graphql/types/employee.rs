@@ -8,6 +8,7 @@ use chrono::{Days, NaiveDate};
 use crate::graphql::access_control::{PII_SCOPE, RequireScope};
 use crate::graphql::scalars::Date;
 
+use super::directory::DirectoryAccount;
 use super::enums::{EmploymentStatus, Gender, GroupKind, TimeType, TimeoffStatus, WorkerType};
 use super::org::{Address, Group, Office, find_group, office_of};
 use super::time::{AttendanceDay, LeaveBalance, TimeoffRequest};
@@ -243,6 +244,12 @@ impl Employee {
     #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn current_address(&self) -> Option<Address> {
         self.0.current_address.clone().map(Address::from)
+    }
+
+    /// Their Keeper account: the one account of the configured node holding their work email (case-insensitive);
+    /// null if none. Needs a Keeper directory (`DIRECTORY_NOT_CONFIGURED` otherwise).
+    async fn directory_account(&self, ctx: &Context<'_>) -> Result<Option<DirectoryAccount>> {
+        super::directory::account_of_employee(ctx, &self.0).await
     }
 
     /// The person they report to (Keka's `reportsTo`).
