@@ -127,20 +127,33 @@ impl EmailJoin {
 pub struct JoinCache {
     /// Weak references: they keep the snapshots' allocations (not their data) alive, so a pointer match cannot be a
     /// new snapshot at a reused address.
-    current: std::sync::Mutex<Option<(Weak<OrgSnapshot>, Weak<Directory>, Arc<EmailJoin>)>>,
+    current: std::sync::Mutex<Option<JoinedFrom>>,
+}
+
+struct JoinedFrom {
+    org: Weak<OrgSnapshot>,
+    directory: Weak<Directory>,
+    join: Arc<EmailJoin>,
+}
+
+impl std::fmt::Debug for JoinedFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinedFrom").finish_non_exhaustive()
+    }
 }
 
 impl JoinCache {
     pub fn get(&self, org: &Arc<OrgSnapshot>, directory: &Arc<Directory>) -> Arc<EmailJoin> {
         let mut current = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((joined_org, joined_directory, join)) = current.as_ref()
-            && std::ptr::eq(joined_org.as_ptr(), Arc::as_ptr(org))
-            && std::ptr::eq(joined_directory.as_ptr(), Arc::as_ptr(directory))
+        if let Some(joined) = current.as_ref()
+            && std::ptr::eq(joined.org.as_ptr(), Arc::as_ptr(org))
+            && std::ptr::eq(joined.directory.as_ptr(), Arc::as_ptr(directory))
         {
-            return join.clone();
+            return joined.join.clone();
         }
         let join = Arc::new(EmailJoin::new(org, directory));
-        *current = Some((Arc::downgrade(org), Arc::downgrade(directory), join.clone()));
+        *current =
+            Some(JoinedFrom { org: Arc::downgrade(org), directory: Arc::downgrade(directory), join: join.clone() });
         join
     }
 }
