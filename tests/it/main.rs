@@ -1,5 +1,6 @@
 //! One integration-test binary (faster to link than one per file).
 
+mod directory;
 mod federation;
 mod federation_gateway;
 mod graphql_api;
