@@ -24,6 +24,9 @@ struct Parsed {
     document: ExecutableDocument,
     aliases: usize,
     literal_representations: usize,
+    asks_introspection: bool,
+    /// The name of the document's only operation, if it has one and it is named.
+    operation_name: Option<String>,
 }
 
 impl std::fmt::Debug for DocumentCache {
@@ -37,18 +40,31 @@ impl DocumentCache {
         Self { parsed: moka::sync::Cache::new(capacity) }
     }
 
-    /// Gives the request its parsed document (from the cache when possible) and checks the alias and
-    /// representation limits. A document that does not parse is left alone: execution reports the parse error.
-    pub fn prepare(&self, request: &mut async_graphql::Request, limits: &GraphLimits) -> Result<(), ServerError> {
+    /// Gives the request its parsed document (from the cache when possible) and checks the alias, representation
+    /// and introspection limits. A document that does not parse is left alone: execution reports the parse error.
+    /// Returns the operation's name: the request's, or else the document's only operation's.
+    pub fn prepare(
+        &self,
+        request: &mut async_graphql::Request,
+        limits: &GraphLimits,
+    ) -> Result<Option<String>, ServerError> {
         let parsed = match self.parsed.get(request.query.as_str()) {
             Some(parsed) => parsed,
             None => {
                 let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-                    return Ok(());
+                    return Ok(request.operation_name.clone());
+                };
+                let operation_name = match &document.operations {
+                    DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+                        operations.keys().next().map(|name| name.to_string())
+                    }
+                    _ => None,
                 };
                 let parsed = Arc::new(Parsed {
                     aliases: count_aliases(&document),
                     literal_representations: count_literal_representations(&document),
+                    asks_introspection: asks_introspection(&document),
+                    operation_name,
                     document,
                 });
                 if request.query.len() <= LARGEST_CACHED_DOCUMENT {
@@ -76,8 +92,14 @@ impl DocumentCache {
                 ),
             ));
         }
+        if parsed.asks_introspection && !limits.introspection {
+            return Err(limit_error(
+                "INTROSPECTION_DISABLED",
+                "introspection (`__schema`, `__type`) is switched off on this subgraph".to_owned(),
+            ));
+        }
         request.set_parsed_query(parsed.document.clone());
-        Ok(())
+        Ok(request.operation_name.clone().or_else(|| parsed.operation_name.clone()))
     }
 }
 
@@ -109,6 +131,14 @@ fn visit_fields<'a>(set: &'a SelectionSet, visit: &mut impl FnMut(&'a async_grap
             Selection::FragmentSpread(_) => {}
         }
     }
+}
+
+fn asks_introspection(document: &ExecutableDocument) -> bool {
+    let mut asks = false;
+    for set in selection_sets(document) {
+        visit_fields(set, &mut |field| asks |= matches!(field.name.node.as_str(), "__schema" | "__type"));
+    }
+    asks
 }
 
 fn count_aliases(document: &ExecutableDocument) -> usize {

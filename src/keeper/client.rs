@@ -19,6 +19,8 @@ use super::error::{ErrorBody, KeeperError};
 use super::models::{ListResponse, ScimGroup, ScimUser};
 use super::paging::{self, PageRequest};
 use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
+use tracing::Instrument as _;
+
 use crate::upstream::{RateLimiter, RequestTally, UpstreamMetrics};
 
 #[derive(Clone)]
@@ -188,7 +190,7 @@ impl KeeperClient {
     // ---- The pipeline --------------------------------------------------------------------
 
     async fn fetch<T: DeserializeOwned>(&self, endpoint: &'static str, url: &str) -> Result<T, KeeperError> {
-        let body = self.send(endpoint, url).await?;
+        let body = self.send(endpoint, url).instrument(tracing::info_span!("keeper_call", endpoint)).await?;
         decode(endpoint, &body)
     }
 

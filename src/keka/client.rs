@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::KekaConfig;
 use super::auth::{TokenSource, describe_reqwest_error};
@@ -424,7 +425,9 @@ impl KekaClient {
     // ---- The pipeline --------------------------------------------------------------------
 
     async fn fetch<T: DeserializeOwned>(&self, call: Call) -> Result<T, KekaError> {
-        let body = self.send(&call).await?;
+        // A child of the GraphQL request's span: one per call, retries included.
+        let span = tracing::info_span!("keka_call", endpoint = call.endpoint);
+        let body = self.send(&call).instrument(span).await?;
         decode(call.endpoint, &body)
     }
 

@@ -64,11 +64,9 @@ fn request_id(headers: &HeaderMap) -> String {
 
 async fn answer(state: &AppState, headers: &HeaderMap, request: async_graphql::Request) -> Response {
     let request_id = request_id(headers);
-    let operation = request.operation_name.clone();
-    let span =
-        tracing::info_span!("graphql", request_id = %request_id, operation = operation.as_deref().unwrap_or("-"));
+    let span = tracing::info_span!("graphql", request_id = %request_id, operation = tracing::field::Empty);
     let started = Instant::now();
-    let (mut response, outcome) = checked_and_executed(state, headers, request).instrument(span).await;
+    let (mut response, outcome, operation) = checked_and_executed(state, headers, request).instrument(span).await;
     state.metrics.finish_request(operation.as_deref(), outcome, started.elapsed());
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -76,17 +74,19 @@ async fn answer(state: &AppState, headers: &HeaderMap, request: async_graphql::R
     response
 }
 
+/// The answer, how it ended, and the operation's name (known once the document is parsed).
 async fn checked_and_executed(
     state: &AppState,
     headers: &HeaderMap,
     mut request: async_graphql::Request,
-) -> (Response, Outcome) {
+) -> (Response, Outcome, Option<String>) {
+    let operation = request.operation_name.clone();
     let scopes = match state.router_auth.check(headers) {
         Ok(scopes) => scopes,
         Err(rejection) => {
             tracing::warn!(%rejection, "refused a request that did not come from the router");
             let body = error_body(&rejection.to_string(), "UNAUTHENTICATED");
-            return ((StatusCode::UNAUTHORIZED, Json(body)).into_response(), Outcome::Unauthenticated);
+            return ((StatusCode::UNAUTHORIZED, Json(body)).into_response(), Outcome::Unauthenticated, operation);
         }
     };
     // Shedding: a request that cannot start now gets a fast answer instead of a place in an unbounded queue.
@@ -98,24 +98,33 @@ async fn checked_and_executed(
         );
         let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return (response, Outcome::Shed);
+        return (response, Outcome::Shed, operation);
     };
     let _in_flight = state.metrics.start_request();
     let started = Instant::now();
-    if let Err(error) = state.documents.prepare(&mut request, &state.limits) {
-        tracing::warn!(%error.message, "refused a document over the limits");
-        return (graphql_response(async_graphql::Response::from_errors(vec![error]), None), Outcome::Failed);
-    }
+    let operation = match state.documents.prepare(&mut request, &state.limits) {
+        Ok(operation) => operation,
+        Err(error) => {
+            tracing::warn!(%error.message, "refused a document over the limits");
+            let response = graphql_response(async_graphql::Response::from_errors(vec![error]), None);
+            return (response, Outcome::Failed, operation);
+        }
+    };
+    tracing::Span::current().record("operation", operation.as_deref().unwrap_or("-"));
     let bad_representations = check_representations(&request.variables);
     if !bad_representations.is_empty() {
         tracing::warn!(errors = bad_representations.len(), "refused _entities representations");
-        return (graphql_response(async_graphql::Response::from_errors(bad_representations), None), Outcome::Failed);
+        let response = graphql_response(async_graphql::Response::from_errors(bad_representations), None);
+        return (response, Outcome::Failed, operation);
     }
     let tally = RequestTally::new();
     let gate = BatchGate::new();
     let loaders = {
-        let (tally, gate) = (tally.clone(), gate.clone());
-        RequestLoaders::new(&state.keka, &state.snapshot, move |batch| gate.hold(Box::pin(tally.scope(batch))))
+        // Batches run on their own tasks: they carry the request's tally and span with them.
+        let (tally, gate, span) = (tally.clone(), gate.clone(), tracing::Span::current());
+        RequestLoaders::new(&state.keka, &state.snapshot, move |batch| {
+            gate.hold(Box::pin(tally.scope(batch).instrument(span.clone())))
+        })
     };
     let request = request.data(loaders).data(scopes);
     let mut response = tally.scope(gate.run(state.schema.execute(request))).await;
@@ -138,7 +147,7 @@ async fn checked_and_executed(
         stale_secs = stale_age.map(|age| age.as_secs()),
         "graphql request"
     );
-    (graphql_response(response, stale_age), outcome)
+    (graphql_response(response, stale_age), outcome, operation)
 }
 
 fn graphql_response(response: async_graphql::Response, stale_age: Option<Duration>) -> Response {

@@ -93,13 +93,23 @@ pub(crate) async fn spawn_app_with(
     employees: usize,
     configure: impl FnOnce(&mut keka_subgraph::server::ServerSettings),
 ) -> TestApp {
+    spawn_app_on(employees, |_| {}, configure).await
+}
+
+/// Like [`spawn_app_with`], with the sandbox's own settings adjustable too (rate limit, faults…).
+pub(crate) async fn spawn_app_on(
+    employees: usize,
+    configure_sandbox: impl FnOnce(&mut keka_subgraph::sandbox::SandboxConfig),
+    configure: impl FnOnce(&mut keka_subgraph::server::ServerSettings),
+) -> TestApp {
     use keka_subgraph::graphql::{GraphLimits, Today};
     use keka_subgraph::keka::CacheConfig;
     use keka_subgraph::sandbox::SandboxConfig;
     use keka_subgraph::server::{Application, ServerSettings, keeper_config_for, start_embedded_sandbox};
 
-    let sandbox_config =
+    let mut sandbox_config =
         SandboxConfig { employees, today: test_today(), rate_limit_per_minute: 0, ..SandboxConfig::default() };
+    configure_sandbox(&mut sandbox_config);
     let (sandbox, mut keka) = start_embedded_sandbox(sandbox_config).await.expect("sandbox starts");
     keka.backoff_base = Duration::from_millis(1);
     keka.backoff_max = Duration::from_millis(5);

@@ -4,6 +4,7 @@ mod directory;
 mod federation;
 mod federation_gateway;
 mod graphql_api;
+mod hardening;
 mod helpers;
 mod keeper_client;
 mod keka_client;
