@@ -21,6 +21,13 @@ pub struct Cli {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
+    /// Export traces (each GraphQL request with its Keka and Keeper calls) to this OpenTelemetry collector over
+    /// OTLP/HTTP, e.g. `http://127.0.0.1:4318`. Off when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<Url>,
+    /// The `service.name` of exported traces.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "keka-subgraph", global = true)]
+    pub otel_service_name: String,
     /// What to do; without a subcommand the subgraph is served (`serve`).
     #[command(subcommand)]
     pub command: Option<Command>,

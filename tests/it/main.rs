@@ -10,3 +10,4 @@ mod keeper_client;
 mod keka_client;
 mod sandbox_end_to_end;
 mod schema_file;
+mod telemetry_export;
