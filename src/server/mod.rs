@@ -168,7 +168,22 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(axum::middleware::map_response(move |response: Response| {
+            coded_payload_too_large(response, max_body_bytes)
+        }))
         .with_state(state)
+}
+
+/// The body limit's 413 (from the limit layer or the body extractor) as a GraphQL error with a code.
+async fn coded_payload_too_large(response: Response, max_body_bytes: usize) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let body = serde_json::json!({ "errors": [{
+        "message": format!("the request body is larger than {max_body_bytes} bytes"),
+        "extensions": { "code": "PAYLOAD_TOO_LARGE" },
+    }] });
+    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {

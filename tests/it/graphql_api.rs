@@ -377,6 +377,8 @@ async fn oversized_bodies_are_refused() {
         .unwrap();
 
     assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(codes(&body), ["PAYLOAD_TOO_LARGE"]);
     app.stop().await;
 }
 
