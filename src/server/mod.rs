@@ -175,7 +175,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
 }
 
 /// The body limit's 413 (from the limit layer or the body extractor) as a GraphQL error with a code.
-async fn coded_payload_too_large(response: Response, max_body_bytes: usize) -> Response {
+fn coded_payload_too_large(response: Response, max_body_bytes: usize) -> Response {
     if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
         return response;
     }
