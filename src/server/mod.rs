@@ -168,7 +168,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
-        .layer(axum::middleware::map_response(move |response: Response| {
+        .layer(axum::middleware::map_response(move |response: Response| async move {
             coded_payload_too_large(response, max_body_bytes)
         }))
         .with_state(state)
