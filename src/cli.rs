@@ -146,6 +146,10 @@ pub struct LimitArgs {
     /// GraphQL requests answered at once; more get 503 `SERVICE_OVERLOADED` at once.
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
     pub max_concurrent_requests: usize,
+    /// Seconds within which one request's Keka and Keeper calls end (partial data after that); below the router's
+    /// timeout (Apollo Router: 30 s).
+    #[arg(long, env = "REQUEST_DEADLINE_SECS", default_value_t = 25)]
+    pub request_deadline_secs: u64,
     /// Answer introspection (`__schema`, `__type`); `false` for a private schema in production.
     #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
@@ -362,6 +366,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         access_directives: args.access_directives,
         max_concurrent_requests: args.limits.max_concurrent_requests,
+        request_deadline: Duration::from_secs(args.limits.request_deadline_secs.max(1)),
         graphiql: args.limits.graphiql,
         router_auth: args.router_auth.to_router_auth()?,
     };

@@ -198,15 +198,23 @@ impl KeeperClient {
         let inner = &*self.inner;
         let mut retries_done = 0;
         loop {
-            let waited = inner.limiter.acquire(inner.config.max_rate_limit_wait).await.map_err(|too_far| {
-                KeeperError::RateLimitDeadline { wait: too_far.wait, max_wait: inner.config.max_rate_limit_wait }
-            })?;
+            let max_wait = RequestTally::capped(inner.config.max_rate_limit_wait);
+            let waited = inner
+                .limiter
+                .acquire(max_wait)
+                .await
+                .map_err(|too_far| KeeperError::RateLimitDeadline { wait: too_far.wait, max_wait })?;
             inner.metrics.waited_for_budget(UPSTREAM, waited);
             let failure = match self.attempt(endpoint, url).await {
                 Ok(body) => return Ok(body),
                 Err(failure) => failure,
             };
-            match retry::decide(&inner.retry, retries_done, failure.outcome, rand::random()) {
+            let decision = match retry::decide(&inner.retry, retries_done, failure.outcome, rand::random()) {
+                // No retry that would end past the request's deadline.
+                Decision::RetryAfter(wait) if RequestTally::would_pass_deadline(wait) => Decision::GiveUp,
+                decision => decision,
+            };
+            match decision {
                 Decision::RetryAfter(wait) => {
                     inner.metrics.retried(UPSTREAM);
                     if let AttemptOutcome::Status { status: 429, .. } = failure.outcome {
@@ -237,9 +245,15 @@ impl KeeperClient {
     /// One HTTP exchange, reduced to what the retry rules need.
     async fn attempt(&self, endpoint: &'static str, url: &str) -> Result<bytes::Bytes, Failure> {
         let inner = &*self.inner;
+        let timeout = RequestTally::capped(inner.config.request_timeout);
+        if timeout.is_zero() {
+            let message = Some("the request's deadline has passed".to_owned());
+            return Err(Failure { outcome: AttemptOutcome::Timeout, body: None, message });
+        }
         let request = inner
             .http
             .get(url)
+            .timeout(timeout)
             .header(http::header::AUTHORIZATION, inner.authorization.clone())
             .header(http::header::ACCEPT, "application/scim+json, application/json");
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);

@@ -22,7 +22,7 @@ use super::models::{
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
 use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
-use crate::upstream::{RateLimiter, UpstreamMetrics};
+use crate::upstream::{RateLimiter, RequestTally, UpstreamMetrics};
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").
@@ -438,9 +438,13 @@ impl KekaClient {
         let mut refreshed_token = false;
         loop {
             let token = inner.tokens.bearer().await?;
-            let waited = inner.limiter.acquire(inner.config.max_rate_limit_wait).await.map_err(|too_far| {
-                KekaError::RateLimitDeadline { wait: too_far.wait, max_wait: inner.config.max_rate_limit_wait }
-            })?;
+            // Never wait past the request's deadline (the router gives up at 30 s; partial data beats none).
+            let max_wait = RequestTally::capped(inner.config.max_rate_limit_wait);
+            let waited = inner
+                .limiter
+                .acquire(max_wait)
+                .await
+                .map_err(|too_far| KekaError::RateLimitDeadline { wait: too_far.wait, max_wait })?;
             inner.metrics.waited_for_budget(UPSTREAM, waited);
             let (outcome, body) = match self.attempt(call, &url, &token).await {
                 Attempt::Success(body) => return Ok(body),
@@ -453,6 +457,9 @@ impl KekaClient {
                 Attempt::Failed(outcome, body) => (outcome, body),
             };
             match retry::decide(&inner.retry, retries_done, outcome, rand::random()) {
+                Decision::RetryAfter(wait) if RequestTally::would_pass_deadline(wait) => {
+                    return Err(classify_failure(call.endpoint, outcome, body.as_deref()));
+                }
                 Decision::RetryAfter(wait) => {
                     inner.metrics.retried(UPSTREAM);
                     if let AttemptOutcome::Status { status: 429, .. } = outcome {
@@ -484,12 +491,21 @@ impl KekaClient {
     /// One HTTP exchange, reduced to what the retry policy needs.
     async fn attempt(&self, call: &Call, url: &str, token: &oauth2::AccessToken) -> Attempt {
         let inner = &*self.inner;
-        let mut request = inner.http.request(call.method.clone(), url).bearer_auth(token.secret()).query(&call.query);
+        let timeout = RequestTally::capped(inner.config.request_timeout);
+        if timeout.is_zero() {
+            return Attempt::Failed(AttemptOutcome::Timeout, None);
+        }
+        let mut request = inner
+            .http
+            .request(call.method.clone(), url)
+            .timeout(timeout)
+            .bearer_auth(token.secret())
+            .query(&call.query);
         if let Some(body) = &call.body {
             request = request.json(body);
         }
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);
-        crate::upstream::RequestTally::record_request();
+        RequestTally::record_request();
         let started = Instant::now();
         let response = match request.send().await {
             Ok(response) => response,

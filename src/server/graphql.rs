@@ -17,6 +17,10 @@ use super::metrics::Outcome;
 use crate::graphql::{BatchGate, RequestLoaders, check_representations};
 use crate::upstream::RequestTally;
 
+/// How far past its deadline a request may run (building the answer after the last upstream call) before it is
+/// cut off.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
 /// The header a request id is read from (if the caller sent one) and echoed in.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Set when part of the answer came from a snapshot past its TTL: `age=<seconds>`.
@@ -117,7 +121,7 @@ async fn checked_and_executed(
         let response = graphql_response(async_graphql::Response::from_errors(bad_representations), None);
         return (response, Outcome::Failed, operation);
     }
-    let tally = RequestTally::new();
+    let tally = RequestTally::with_deadline(state.request_deadline);
     let gate = BatchGate::new();
     let loaders = {
         // Batches run on their own tasks: they carry the request's tally and span with them.
@@ -127,7 +131,14 @@ async fn checked_and_executed(
         })
     };
     let request = request.data(loaders).data(scopes);
-    let mut response = tally.scope(gate.run(state.schema.execute(request))).await;
+    // Upstream calls keep to the deadline themselves; this is the net for anything else that might not.
+    let cut_off = state.request_deadline + DEADLINE_MARGIN;
+    let Ok(mut response) = tokio::time::timeout(cut_off, tally.scope(gate.run(state.schema.execute(request)))).await
+    else {
+        tracing::error!(cut_off_ms = cut_off.as_millis() as u64, "a request overran its deadline and was cut off");
+        let body = error_body("the request did not finish within its deadline", "REQUEST_TIMEOUT");
+        return ((StatusCode::GATEWAY_TIMEOUT, Json(body)).into_response(), Outcome::Failed, operation);
+    };
     add_missing_codes(&mut response);
     state.access_directives.apply_to_response(&mut response);
     let stale_age = tally.stale_age();

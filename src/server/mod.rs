@@ -55,6 +55,9 @@ pub struct ServerSettings {
     pub access_directives: AccessDirectives,
     /// GraphQL requests answered at once; more are shed with 503 `SERVICE_OVERLOADED`.
     pub max_concurrent_requests: usize,
+    /// Upstream calls made for one request end by then (waits, timeouts and retries are cut to fit), so the
+    /// answer, partial if need be, arrives before the router gives up (Apollo Router: 30 s).
+    pub request_deadline: Duration,
     /// Whether GraphiQL is served at `/`.
     pub graphiql: bool,
     /// Who may call `/graphql`.
@@ -77,6 +80,7 @@ struct AppState {
     limits: GraphLimits,
     documents: Arc<DocumentCache>,
     concurrency: Arc<Semaphore>,
+    request_deadline: Duration,
     graphiql: bool,
     router_auth: Arc<RouterAuth>,
     metrics: Arc<ServerMetrics>,
@@ -127,6 +131,7 @@ impl Application {
             limits: settings.limits,
             documents: Arc::new(DocumentCache::new(CACHED_DOCUMENTS)),
             concurrency: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
+            request_deadline: settings.request_deadline,
             graphiql: settings.graphiql,
             router_auth: Arc::new(settings.router_auth.clone()),
             metrics: Arc::new(metrics),

@@ -33,9 +33,13 @@ pub struct Refreshing<T, E> {
     build: Build<T, E>,
     freshness: Freshness,
     current: RwLock<Option<Built<T>>>,
-    /// Held by whoever is rebuilding; others either serve the old value or wait here.
-    rebuilding: Arc<Mutex<()>>,
+    /// Held by whoever is rebuilding; others either serve the old value or wait here. Holds the last failed
+    /// rebuild, so the callers that waited for it share its error instead of each walking the upstream again.
+    rebuilding: Arc<Mutex<Option<(Instant, E)>>>,
 }
+
+/// A failed rebuild answers everyone for this long: the callers queued behind it, and a burst right after it.
+const FAILURE_SHARED_FOR: Duration = Duration::from_secs(1);
 
 struct Built<T> {
     value: Arc<T>,
@@ -60,7 +64,7 @@ impl<T, E> std::fmt::Debug for Refreshing<T, E> {
 impl<T, E> Refreshing<T, E>
 where
     T: Send + Sync + 'static,
-    E: std::fmt::Display + Send + 'static,
+    E: std::fmt::Display + Clone + Send + 'static,
 {
     /// `what` names the value in logs ("org snapshot"); `build` walks the upstream once.
     pub fn new<F>(what: &'static str, freshness: Freshness, build: F) -> Arc<Self>
@@ -72,7 +76,7 @@ where
             build: Box::new(build),
             freshness,
             current: RwLock::new(None),
-            rebuilding: Arc::new(Mutex::new(())),
+            rebuilding: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -95,7 +99,7 @@ where
                 return Ok(built.value);
             }
         }
-        let _guard = self.rebuilding.lock().await;
+        let mut last_failure = self.rebuilding.lock().await;
         // Someone else may have rebuilt it while we waited.
         let previous = self.current();
         if let Some(built) = &previous
@@ -103,7 +107,17 @@ where
         {
             return Ok(built.value.clone());
         }
-        match self.rebuild().await {
+        let outcome = match last_failure.as_ref() {
+            // Someone else's rebuild just failed: share its error rather than asking the upstream again at once.
+            Some((at, error)) if at.elapsed() < FAILURE_SHARED_FOR => Err(error.clone()),
+            _ => {
+                let rebuilt = self.rebuild().await;
+                *last_failure = rebuilt.as_ref().err().map(|error| (Instant::now(), error.clone()));
+                rebuilt
+            }
+        };
+        drop(last_failure);
+        match outcome {
             Ok(value) => Ok(value),
             Err(error) => match previous.filter(|built| built.at.elapsed() < ttl + stale_if_error) {
                 Some(stale) => {
@@ -158,14 +172,17 @@ where
     }
 
     fn refresh_in_background(self: &Arc<Self>) {
-        let Ok(guard) = self.rebuilding.clone().try_lock_owned() else {
+        let Ok(mut last_failure) = self.rebuilding.clone().try_lock_owned() else {
             return; // a rebuild is already running
         };
+        if last_failure.as_ref().is_some_and(|(at, _)| at.elapsed() < FAILURE_SHARED_FOR) {
+            return; // one just failed; the old value serves until the next try
+        }
         let source = self.clone();
         tokio::spawn(async move {
-            let _guard = guard;
             if let Err(error) = source.rebuild().await {
                 tracing::warn!(what = source.what, %error, "background rebuild failed; serving the previous one");
+                *last_failure = Some((Instant::now(), error));
             }
         });
     }
@@ -220,6 +237,22 @@ mod tests {
         assert!(source.is_stale());
         tokio::time::advance(Duration::from_secs(100)).await;
         assert_eq!(source.get().await.unwrap_err(), "build 3 failed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_queued_behind_a_failed_rebuild_share_its_error() {
+        let (source, builds) = counting(1);
+        let (a, b, c) = tokio::join!(source.get(), source.get(), source.get());
+        assert_eq!(
+            (a.unwrap_err(), b.unwrap_err(), c.unwrap_err()),
+            ("build 1 failed".into(), "build 1 failed".into(), "build 1 failed".into())
+        );
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+        // Sharing the error does not extend it: a second after the failure, the next caller tries again.
+        tokio::time::advance(FAILURE_SHARED_FOR / 2).await;
+        assert_eq!(source.get().await.unwrap_err(), "build 1 failed");
+        tokio::time::advance(FAILURE_SHARED_FOR / 2).await;
+        assert_eq!(source.get().await.unwrap_err(), "build 2 failed");
     }
 
     #[tokio::test(start_paused = true)]

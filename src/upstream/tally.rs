@@ -1,5 +1,5 @@
-//! What one unit of work (one GraphQL request) cost the upstreams: requests sent, and the age of the oldest stale
-//! data it was served.
+//! What one unit of work (one GraphQL request) cost the upstreams (requests sent, the age of the oldest stale data
+//! it was served), and its deadline, which every upstream call made for it respects.
 //!
 //! The tally travels as a tokio task-local, so it follows the work into every future it awaits; work spawned onto
 //! other tasks is counted when it is spawned through [`RequestTally::scope`].
@@ -15,6 +15,8 @@ tokio::task_local! {
 
 #[derive(Debug, Default)]
 struct Counts {
+    /// Upstream calls made for this work must end by then: waits, timeouts and retries are cut to fit.
+    deadline: Option<tokio::time::Instant>,
     requests: AtomicU64,
     /// Age in milliseconds of the oldest stale value served, plus one (0: none).
     stale_millis_plus_one: AtomicU64,
@@ -26,6 +28,25 @@ pub struct RequestTally(Arc<Counts>);
 impl RequestTally {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A tally whose upstream calls must end within `budget` from now.
+    pub fn with_deadline(budget: Duration) -> Self {
+        Self(Arc::new(Counts { deadline: Some(tokio::time::Instant::now() + budget), ..Counts::default() }))
+    }
+
+    /// `limit`, shortened to the time left before the current work's deadline (zero once it has passed).
+    pub(crate) fn capped(limit: Duration) -> Duration {
+        CURRENT
+            .try_with(|counts| counts.deadline)
+            .ok()
+            .flatten()
+            .map_or(limit, |deadline| limit.min(deadline.saturating_duration_since(tokio::time::Instant::now())))
+    }
+
+    /// Whether waiting `wait` now would end past the current work's deadline.
+    pub(crate) fn would_pass_deadline(wait: Duration) -> bool {
+        Self::capped(wait) < wait
     }
 
     /// Runs `work` so that upstream requests it makes are counted here.

@@ -130,6 +130,7 @@ pub(crate) async fn spawn_app_on(
         max_body_bytes: 64 * 1024,
         access_directives: Default::default(),
         max_concurrent_requests: 64,
+        request_deadline: Duration::from_secs(25),
         graphiql: true,
         router_auth: Default::default(),
     };

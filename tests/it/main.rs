@@ -1,5 +1,6 @@
 //! One integration-test binary (faster to link than one per file).
 
+mod binary;
 mod directory;
 mod federation;
 mod federation_gateway;
@@ -10,4 +11,3 @@ mod keeper_client;
 mod keka_client;
 mod sandbox_end_to_end;
 mod schema_file;
-mod telemetry_export;
