@@ -27,6 +27,7 @@ LOADGEN="$BENCH_DIR/soak_load.py"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 [[ $TARGET_DIR == /* ]] || TARGET_DIR="$REPO/$TARGET_DIR"   # cargo resolves a relative one from where it runs: $REPO
 BUILT_BIN="$TARGET_DIR/release/keka-subgraph"
+BIN=""   # the private copy, set after the build
 
 duration_secs() {
   local d=$1
@@ -122,6 +123,7 @@ run_fg() {
 cleanup() {
   local status=$? pid
   for pid in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$pid"; done
+  rm -f "${BIN:-}"   # the private copy of the binary (tens of MB); the build is still in the target directory
   if ((status >= 128)); then
     log "interrupted (exit $status); logs and raw data in $RAW"
   elif ((status >= 2)); then
