@@ -90,6 +90,40 @@ pub fn directory_not_configured() -> Error {
         .extend_with(|_, extensions| extensions.set("code", code::DIRECTORY_NOT_CONFIGURED))
 }
 
+/// Puts `null` where a field failed. async-graphql 7.2 leaves a failed field out of its object (and turns an
+/// object whose every field failed into `null`); GraphQL says the field is `null` and the error names its path.
+/// An error's path runs through objects that were being resolved, so a `null` met on the way is such an emptied
+/// object, never a legitimate one.
+pub fn put_nulls_at_error_paths(data: &mut async_graphql::Value, errors: &[async_graphql::ServerError]) {
+    for error in errors {
+        if !error.path.is_empty() {
+            null_at(data, &error.path);
+        }
+    }
+}
+
+fn null_at(at: &mut async_graphql::Value, path: &[async_graphql::PathSegment]) {
+    use async_graphql::{Name, PathSegment, Value};
+    let Some((segment, rest)) = path.split_first() else { return };
+    match segment {
+        PathSegment::Field(name) => {
+            if matches!(at, Value::Null) {
+                *at = Value::Object(Default::default());
+            }
+            let Value::Object(object) = at else { return };
+            let field = object.entry(Name::new(name)).or_insert(Value::Null);
+            null_at(field, rest);
+        }
+        PathSegment::Index(index) => {
+            if let Value::List(items) = at
+                && let Some(item) = items.get_mut(*index)
+            {
+                null_at(item, rest);
+            }
+        }
+    }
+}
+
 /// Lets resolvers write `keka_call().await.map_err(graphql_error)?`.
 pub fn graphql_error(error: KekaError) -> Error {
     from_keka(&error)
@@ -106,6 +140,33 @@ mod tests {
             .and_then(|extensions| extensions.get("code"))
             .map(|value| value.to_string())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn failed_fields_become_null_at_their_paths() {
+        use async_graphql::{PathSegment, ServerError, value};
+        let error = |path: Vec<PathSegment>| {
+            let mut error = ServerError::new("failed", None);
+            error.path = path;
+            error
+        };
+        let field = |name: &str| PathSegment::Field(name.to_owned());
+        // Node 0 kept its name, node 1 lost every selected field (async-graphql made it null).
+        let mut data = value!({ "employees": { "nodes": [ { "displayName": "A" }, null ] } });
+        let errors = [
+            error(vec![field("employees"), field("nodes"), PathSegment::Index(0), field("directoryAccount")]),
+            error(vec![field("employees"), field("nodes"), PathSegment::Index(1), field("directoryAccount")]),
+            error(vec![field("accessReview")]),
+            error(vec![]),
+        ];
+        put_nulls_at_error_paths(&mut data, &errors);
+        assert_eq!(
+            data,
+            value!({
+                "employees": { "nodes": [ { "displayName": "A", "directoryAccount": null }, { "directoryAccount": null } ] },
+                "accessReview": null,
+            })
+        );
     }
 
     #[test]

@@ -38,26 +38,25 @@ impl<T> Indexed<T> {
     }
 }
 
-/// Per-request memo of the indexed lists.
+type Memo<T> = OnceCell<Result<Arc<Indexed<T>>, KekaError>>;
+
+/// Per-request memo of the indexed lists. A failure is kept too: the hundred fields of a page that need the list
+/// share one failed fetch instead of each trying Keka again, one after another.
 #[derive(Default)]
 pub(crate) struct RequestLists {
-    groups: OnceCell<Arc<Indexed<Group>>>,
-    group_types: OnceCell<Arc<Indexed<GroupType>>>,
-    locations: OnceCell<Arc<Indexed<Location>>>,
-    leave_types: OnceCell<Arc<Indexed<LeaveType>>>,
+    groups: Memo<Group>,
+    group_types: Memo<GroupType>,
+    locations: Memo<Location>,
+    leave_types: Memo<LeaveType>,
 }
 
-async fn memo<T, F, Fut>(
-    ctx: &Context<'_>,
-    cell: impl Fn(&RequestLists) -> &OnceCell<Arc<Indexed<T>>>,
-    fetch: F,
-) -> Result<Arc<Indexed<T>>>
+async fn memo<T, F, Fut>(ctx: &Context<'_>, cell: impl Fn(&RequestLists) -> &Memo<T>, fetch: F) -> Result<Arc<Indexed<T>>>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Arc<Indexed<T>>, KekaError>>,
 {
     match loaders(ctx) {
-        Ok(request) => cell(&request.lists).get_or_try_init(fetch).await.cloned().map_err(graphql_error),
+        Ok(request) => cell(&request.lists).get_or_init(fetch).await.clone().map_err(graphql_error),
         // Executed outside the server (no request data): fetch every time.
         Err(_) => fetch().await.map_err(graphql_error),
     }

@@ -437,7 +437,6 @@ impl KekaClient {
         let mut retries_done = 0;
         let mut refreshed_token = false;
         loop {
-            let token = inner.tokens.bearer().await?;
             // Never wait past the request's deadline (the router gives up at 30 s; partial data beats none).
             let max_wait = RequestTally::capped(inner.config.max_rate_limit_wait);
             let waited = inner
@@ -445,6 +444,8 @@ impl KekaClient {
                 .acquire(max_wait)
                 .await
                 .map_err(|too_far| KekaError::RateLimitDeadline { wait: too_far.wait, max_wait })?;
+            // The token after the wait: one taken before could be revoked or expire while waiting.
+            let token = inner.tokens.bearer().await?;
             inner.metrics.waited_for_budget(UPSTREAM, waited);
             let (outcome, body) = match self.attempt(call, &url, &token).await {
                 Attempt::Success(body) => return Ok(body),

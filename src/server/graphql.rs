@@ -140,6 +140,7 @@ async fn checked_and_executed(
         return ((StatusCode::GATEWAY_TIMEOUT, Json(body)).into_response(), Outcome::Failed, operation);
     };
     add_missing_codes(&mut response);
+    crate::graphql::error::put_nulls_at_error_paths(&mut response.data, &response.errors);
     state.access_directives.apply_to_response(&mut response);
     let stale_age = tally.stale_age();
     if let Some(age) = stale_age {
