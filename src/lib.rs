@@ -14,6 +14,8 @@
 pub mod cli;
 pub mod directory_join;
 pub mod graphql;
+#[cfg(test)]
+mod json_strategies;
 pub mod keeper;
 pub mod keka;
 pub mod sandbox;

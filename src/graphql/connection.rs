@@ -118,9 +118,9 @@ impl ValidArgs {
     /// Where the window starts if it can be known without the list's length.
     pub fn start_hint(&self) -> Option<usize> {
         match (self.last, self.before) {
-            (None, _) => Some(self.after.map_or(0, |after| after + 1)),
+            (None, _) => Some(self.after.map_or(0, |after| after.saturating_add(1))),
             (Some(last), Some(before)) => {
-                Some(before.saturating_sub(last).max(self.after.map_or(0, |after| after + 1)))
+                Some(before.saturating_sub(last).max(self.after.map_or(0, |after| after.saturating_add(1))))
             }
             (Some(_), None) => None,
         }
@@ -131,7 +131,7 @@ impl ValidArgs {
         let mut start = self.after.map_or(0, |after| after.saturating_add(1)).min(total);
         let mut end = self.before.map_or(total, |before| before.min(total)).max(start);
         if let Some(first) = self.first {
-            end = end.min(start + first);
+            end = end.min(start.saturating_add(first));
         }
         if let Some(last) = self.last {
             start = start.max(end.saturating_sub(last));
@@ -240,6 +240,235 @@ mod tests {
             let error = relay.validate(100).unwrap_err();
             let code = error.extensions.as_ref().and_then(|extensions| extensions.get("code")).unwrap().to_string();
             assert_eq!(code, "\"BAD_USER_INPUT\"", "{relay:?}");
+        }
+    }
+}
+
+/// Properties: every position round-trips, no text makes the codec or the window panic, and windows follow Relay.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const MAX_PAGE_SIZE: usize = 100;
+
+    /// Positions with the edges (0, `usize::MAX`) well represented, not just uniformly drawn ones.
+    fn position() -> impl Strategy<Value = usize> {
+        prop_oneof![0..1_000usize, any::<usize>(), Just(usize::MAX), Just(usize::MAX - 1)]
+    }
+
+    /// What a client could put after `v1:`: digits of any length, signs, whitespace, other text.
+    fn near_position_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9]{0,40}",
+            "[-+][0-9]{1,25}",
+            "[ \t\n]{0,2}[0-9]{1,5}[ \t\n]{0,2}",
+            Just(u64::MAX.to_string()),
+            Just("18446744073709551616".to_owned()),
+            Just("340282366920938463463374607431768211456".to_owned()),
+            "[0-9]{1,3}(\\.[0-9]{1,3}|e[0-9]|_000)",
+            ".{0,12}",
+        ]
+    }
+
+    /// Cursor text near the real format: `base64url("<prefix><position text>")`, with or without padding or in the
+    /// standard alphabet, or the plain text itself.
+    fn near_cursor() -> impl Strategy<Value = (String, String)> {
+        let prefix = prop_oneof![4 => Just("v1:"), 1 => Just("v2:"), 1 => Just("V1:"), 1 => Just(""), 1 => Just("v1")];
+        (prefix, near_position_text(), 0..4u8).prop_map(|(prefix, position, encoding)| {
+            let plain = format!("{prefix}{position}");
+            let text = match encoding {
+                0 => URL_SAFE_NO_PAD.encode(&plain),
+                1 => base64::engine::general_purpose::URL_SAFE.encode(&plain),
+                2 => base64::engine::general_purpose::STANDARD.encode(&plain),
+                _ => plain.clone(),
+            };
+            (plain, text)
+        })
+    }
+
+    /// A cursor argument as a client may send it: one of ours, or anything else.
+    fn cursor_argument() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![
+            3 => position().prop_map(|position| PositionCursor(position).encode_cursor()),
+            1 => near_cursor().prop_map(|(_, text)| text),
+            1 => any::<String>(),
+        ])
+    }
+
+    fn size_argument() -> impl Strategy<Value = Option<i32>> {
+        prop::option::of(prop_oneof![-2..=(MAX_PAGE_SIZE as i32 + 2), any::<i32>(), Just(i32::MIN), Just(i32::MAX)])
+    }
+
+    fn relay_args() -> impl Strategy<Value = RelayArgs> {
+        (size_argument(), cursor_argument(), size_argument(), cursor_argument())
+            .prop_map(|(first, after, last, before)| RelayArgs::new(first, after, last, before))
+    }
+
+    fn total() -> impl Strategy<Value = usize> {
+        prop_oneof![0..300usize, any::<usize>(), Just(usize::MAX)]
+    }
+
+    /// The Relay algorithm on the list itself, for checking windows over small lists.
+    fn relay_positions(args: &ValidArgs, total: usize) -> Vec<usize> {
+        let mut positions: Vec<usize> = (0..total)
+            .filter(|position| args.after.is_none_or(|after| *position > after))
+            .filter(|position| args.before.is_none_or(|before| *position < before))
+            .collect();
+        if let Some(first) = args.first {
+            positions.truncate(first);
+        }
+        if let Some(last) = args.last {
+            let cut = positions.len().saturating_sub(last);
+            positions.drain(..cut);
+        }
+        positions
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn every_position_round_trips(position in position()) {
+            let text = PositionCursor(position).encode_cursor();
+            let url_safe = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_';
+            prop_assert!(text.bytes().all(url_safe), "{text}");
+            prop_assert_eq!(PositionCursor::decode_cursor(&text), Ok(PositionCursor(position)));
+            let padded = base64::engine::general_purpose::URL_SAFE.encode(format!("v1:{position}"));
+            prop_assert_eq!(PositionCursor::decode_cursor(&padded), Ok(PositionCursor(position)));
+        }
+
+        #[test]
+        fn any_text_decodes_to_a_position_or_an_error(text in any::<String>()) {
+            if let Ok(cursor) = PositionCursor::decode_cursor(&text) {
+                prop_assert_eq!(PositionCursor::decode_cursor(&cursor.encode_cursor()), Ok(cursor));
+            }
+        }
+
+        #[test]
+        fn any_bytes_as_base64url_decode_exactly_when_they_are_v1_and_a_position(
+            bytes in prop::collection::vec(any::<u8>(), 0..48),
+        ) {
+            let expected = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| text.strip_prefix("v1:"))
+                .and_then(|position| position.parse::<usize>().ok())
+                .map(PositionCursor);
+            prop_assert_eq!(PositionCursor::decode_cursor(&URL_SAFE_NO_PAD.encode(&bytes)).ok(), expected);
+        }
+
+        #[test]
+        fn text_near_the_format_decodes_only_when_it_is_v1_and_a_usize((plain, text) in near_cursor()) {
+            let decoded = PositionCursor::decode_cursor(&text);
+            // (Unencoded text that happens to be base64url of something else is not near the format.)
+            if let Ok(PositionCursor(position)) = decoded
+                && text != plain
+            {
+                let inner = plain.strip_prefix("v1:").and_then(|inner| inner.parse::<usize>().ok());
+                prop_assert_eq!(inner, Some(position), "{} as {}", plain, text);
+            }
+            if text == URL_SAFE_NO_PAD.encode(&plain) {
+                let expected = plain.strip_prefix("v1:").and_then(|inner| inner.parse::<usize>().ok());
+                prop_assert_eq!(decoded.ok().map(|cursor| cursor.0), expected);
+            }
+        }
+
+        #[test]
+        fn arguments_validate_or_fail_as_bad_user_input_and_windows_stay_in_bounds(
+            relay in relay_args(),
+            total in total(),
+        ) {
+            let valid = match relay.validate(MAX_PAGE_SIZE) {
+                Ok(valid) => valid,
+                Err(error) => {
+                    let code = error.extensions.as_ref().and_then(|extensions| extensions.get("code"));
+                    let code = code.map(ToString::to_string);
+                    prop_assert_eq!(code.as_deref(), Some("\"BAD_USER_INPUT\""));
+                    let size_ok =
+                        |size: Option<i32>| size.is_none_or(|size| (0..=MAX_PAGE_SIZE as i32).contains(&size));
+                    let cursor_ok = |cursor: &Option<String>| {
+                        cursor.as_deref().is_none_or(|text| PositionCursor::decode_cursor(text).is_ok())
+                    };
+                    let sizes_ok = size_ok(relay.first) && size_ok(relay.last);
+                    prop_assert!(
+                        !(sizes_ok && cursor_ok(&relay.after) && cursor_ok(&relay.before)),
+                        "valid arguments refused: {:?}",
+                        relay
+                    );
+                    return Ok(());
+                }
+            };
+            prop_assert!(valid.first.is_some() || valid.last.is_some());
+            let window = valid.window(total);
+            prop_assert_eq!(window.total, total);
+            prop_assert!(window.start <= window.end && window.end <= total, "{:?} for {:?}", window, valid);
+            prop_assert_eq!(window.len(), window.end - window.start);
+            if let Some(first) = valid.first {
+                prop_assert!(window.len() <= first, "{:?} for {:?}", window, valid);
+            }
+            if let Some(last) = valid.last {
+                prop_assert!(window.len() <= last, "{:?} for {:?}", window, valid);
+            }
+            if !window.is_empty() {
+                prop_assert!(valid.after.is_none_or(|after| window.start > after));
+                prop_assert!(valid.before.is_none_or(|before| window.end <= before));
+            }
+            if total <= 300 {
+                let expected = relay_positions(&valid, total);
+                prop_assert_eq!((window.start..window.end).collect::<Vec<_>>(), expected, "{:?}", valid);
+            }
+        }
+
+        #[test]
+        fn the_start_hint_is_the_windows_start_once_the_list_is_long_enough(
+            relay in relay_args(),
+            total in total(),
+        ) {
+            let Ok(valid) = relay.validate(MAX_PAGE_SIZE) else { return Ok(()) };
+            let hint = valid.start_hint();
+            prop_assert_eq!(hint.is_none(), valid.last.is_some() && valid.before.is_none());
+            let long_enough =
+                valid.after.is_none_or(|after| total > after) && valid.before.is_none_or(|before| total >= before);
+            if let Some(hint) = hint
+                && long_enough
+                && (valid.first.is_none() || valid.last.is_none())
+            {
+                prop_assert_eq!(hint, valid.window(total).start, "{:?} over {}", valid, total);
+            }
+        }
+
+        #[test]
+        fn connections_over_slices_hold_the_window_with_cursors_to_its_positions(
+            relay in relay_args(),
+            total in 0..300usize,
+        ) {
+            let Ok(valid) = relay.validate(MAX_PAGE_SIZE) else { return Ok(()) };
+            let items: Vec<usize> = (0..total).collect();
+            let window = valid.window(total);
+            let connection = connection_from_slice(&items, &valid, |item| *item as i32);
+            prop_assert_eq!(connection.edges.len(), window.len());
+            for (offset, edge) in connection.edges.iter().enumerate() {
+                prop_assert_eq!(edge.cursor, PositionCursor(window.start + offset));
+                prop_assert_eq!(edge.node, (window.start + offset) as i32);
+            }
+            prop_assert_eq!(connection.has_previous_page, window.start > 0);
+            prop_assert_eq!(connection.has_next_page, window.end < total);
+        }
+
+        #[test]
+        fn oversized_page_caps_never_overflow(
+            first in prop::option::of(0..=i32::MAX),
+            last in prop::option::of(0..=i32::MAX),
+            after in prop::option::of(position()),
+            before in prop::option::of(position()),
+            total in total(),
+        ) {
+            let encode = |position: Option<usize>| position.map(|position| PositionCursor(position).encode_cursor());
+            let valid = RelayArgs::new(first, encode(after), last, encode(before)).validate(usize::MAX).unwrap();
+            let window = valid.window(total);
+            prop_assert!(window.start <= window.end && window.end <= total);
+            let _ = valid.start_hint();
         }
     }
 }

@@ -229,3 +229,230 @@ mod tests {
         assert!(broken.parsed_query().is_err());
     }
 }
+
+/// Properties: no query text makes `prepare` panic, and the limits count what generated documents hold.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A selection as written into a generated document; `_entities` carries literal representations.
+    #[derive(Debug, Clone)]
+    enum Node {
+        Field { alias: Option<String>, name: String, children: Vec<Node> },
+        Entities { alias: Option<String>, representations: usize },
+        InlineFragment { children: Vec<Node> },
+        Spread,
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-z][a-zA-Z0-9_]{0,6}".prop_filter("not a keyword", |name| {
+            !matches!(name.as_str(), "on" | "true" | "false" | "null" | "fragment")
+        })
+    }
+
+    fn node() -> impl Strategy<Value = Node> {
+        let leaf = prop_oneof![
+            4 => (prop::option::of(name()), name())
+                .prop_map(|(alias, name)| Node::Field { alias, name, children: Vec::new() }),
+            1 => (prop::option::of(name()), 0..5usize)
+                .prop_map(|(alias, representations)| Node::Entities { alias, representations }),
+            1 => Just(Node::Spread),
+        ];
+        leaf.prop_recursive(5, 64, 6, |inner| {
+            prop_oneof![
+                3 => (prop::option::of(name()), name(), prop::collection::vec(inner.clone(), 1..6))
+                    .prop_map(|(alias, name, children)| Node::Field { alias, name, children }),
+                1 => prop::collection::vec(inner, 1..6).prop_map(|children| Node::InlineFragment { children }),
+            ]
+        })
+    }
+
+    fn write(nodes: &[Node], out: &mut String) {
+        out.push_str("{ ");
+        for node in nodes {
+            match node {
+                Node::Field { alias, name, children } => {
+                    if let Some(alias) = alias {
+                        out.push_str(&format!("{alias}: "));
+                    }
+                    out.push_str(name);
+                    out.push(' ');
+                    if !children.is_empty() {
+                        write(children, out);
+                    }
+                }
+                Node::Entities { alias, representations } => {
+                    if let Some(alias) = alias {
+                        out.push_str(&format!("{alias}: "));
+                    }
+                    let items: Vec<String> =
+                        (0..*representations).map(|i| format!("{{__typename: \"Employee\", id: \"{i}\"}}")).collect();
+                    out.push_str(&format!("_entities(representations: [{}]) {{ __typename }} ", items.join(", ")));
+                }
+                Node::InlineFragment { children } => {
+                    out.push_str("... on Employee ");
+                    write(children, out);
+                }
+                Node::Spread => out.push_str("...F "),
+            }
+        }
+        out.push_str("} ");
+    }
+
+    /// (aliases, literal representations) of a tree.
+    fn counts(nodes: &[Node]) -> (usize, usize) {
+        nodes.iter().fold((0, 0), |(aliases, representations), node| {
+            let (more_aliases, more_representations) = match node {
+                Node::Field { alias, children, .. } => {
+                    let (a, r) = counts(children);
+                    (a + usize::from(alias.is_some()), r)
+                }
+                Node::Entities { alias, representations } => (usize::from(alias.is_some()), *representations),
+                Node::InlineFragment { children } => counts(children),
+                Node::Spread => (0, 0),
+            };
+            (aliases + more_aliases, representations + more_representations)
+        })
+    }
+
+    /// A document of one or two operations and a fragment `F` (spreads may refer to it), with its true counts.
+    fn document() -> impl Strategy<Value = (String, usize, usize)> {
+        let set = || prop::collection::vec(node(), 1..6);
+        (set(), prop::option::of(set()), set()).prop_map(|(query, second, fragment)| {
+            let mut text = String::from("query One ");
+            write(&query, &mut text);
+            let mut total = counts(&query);
+            if let Some(second) = &second {
+                text.push_str("query Two ");
+                write(second, &mut text);
+                let (a, r) = counts(second);
+                total = (total.0 + a, total.1 + r);
+            }
+            text.push_str("fragment F on Employee ");
+            write(&fragment, &mut text);
+            let (a, r) = counts(&fragment);
+            (text, total.0 + a, total.1 + r)
+        })
+    }
+
+    /// Text assembled from GraphQL's tokens: often almost a document, rarely a valid one.
+    fn token_soup() -> impl Strategy<Value = String> {
+        let token = prop::sample::select(vec![
+            "{",
+            "}",
+            "(",
+            ")",
+            "[",
+            "]",
+            ":",
+            "...",
+            "on",
+            "query",
+            "fragment",
+            "F",
+            "a",
+            "b:",
+            "$x",
+            "@skip(if: true)",
+            "\"s\"",
+            "\"\"\"block\"\"\"",
+            "1",
+            "-1.5e9",
+            "#c\n",
+            ",",
+            "_entities",
+            "representations",
+            "__typename",
+            "=",
+            "|",
+            "&",
+            "!",
+            "\u{feff}",
+            "é",
+        ]);
+        prop::collection::vec(token, 0..40).prop_map(|tokens| tokens.join(" "))
+    }
+
+    /// One cache for every case: building a cache costs more than a case.
+    fn cache() -> &'static DocumentCache {
+        static CACHE: std::sync::LazyLock<DocumentCache> = std::sync::LazyLock::new(|| DocumentCache::new(64));
+        &CACHE
+    }
+
+    fn limits(max_aliases: usize, max_representations: usize) -> GraphLimits {
+        GraphLimits { max_aliases, max_representations, ..GraphLimits::default() }
+    }
+
+    proptest! {
+        // Parsing dominates (the parser is unoptimised in debug builds): enough cases for the shapes, no more.
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_text_is_prepared_or_refused_and_broken_text_is_left_to_execution(
+            text in prop_oneof![any::<String>(), token_soup()],
+        ) {
+            let mut request = async_graphql::Request::new(text.clone());
+            let prepared = cache().prepare(&mut request, &limits(3, 3));
+            if async_graphql::parser::parse_query(&text).is_err() {
+                prop_assert!(prepared.is_ok());
+                prop_assert!(request.parsed_query().is_err());
+            } else if prepared.is_ok() {
+                prop_assert!(request.parsed_query().is_ok());
+            }
+        }
+
+        #[test]
+        fn generated_documents_report_their_aliases_and_representations(
+            (text, aliases, representations) in document(),
+        ) {
+            let document = async_graphql::parser::parse_query(&text).unwrap();
+            prop_assert_eq!(count_aliases(&document), aliases, "{}", text);
+            prop_assert_eq!(count_literal_representations(&document), representations, "{}", text);
+
+            let cache = cache();
+            // Twice: parsed (unless an earlier case had the same text), then from the cache.
+            for _ in 0..2 {
+                let mut request = async_graphql::Request::new(text.clone());
+                prop_assert!(cache.prepare(&mut request, &limits(aliases, representations)).is_ok());
+                prop_assert!(request.parsed_query().is_ok());
+            }
+            if aliases > 0 {
+                let mut request = async_graphql::Request::new(text.clone());
+                let error = cache.prepare(&mut request, &limits(aliases - 1, usize::MAX)).unwrap_err();
+                prop_assert!(error.message.contains(&format!("has {aliases} aliased fields")), "{}", error.message);
+            }
+            if representations > 0 {
+                let mut request = async_graphql::Request::new(text);
+                let error = cache.prepare(&mut request, &limits(usize::MAX, representations - 1)).unwrap_err();
+                let expected = format!("got {representations} representations");
+                prop_assert!(error.message.contains(&expected), "{}", error.message);
+            }
+        }
+
+        #[test]
+        fn n_aliases_count_as_n(n in 0..120usize) {
+            let fields: Vec<String> = (0..n).map(|i| format!("a{i}: __typename")).collect();
+            let text = format!("{{ __typename {} }}", fields.join(" "));
+            let mut request = async_graphql::Request::new(text.clone());
+            prop_assert!(cache().prepare(&mut request, &limits(n, 0)).is_ok());
+            if n > 0 {
+                let mut request = async_graphql::Request::new(text);
+                let error = cache().prepare(&mut request, &limits(n - 1, 0)).unwrap_err();
+                prop_assert!(error.message.contains(&format!("has {n} aliased fields")), "{}", error.message);
+            }
+        }
+    }
+
+    #[test]
+    fn a_document_nested_as_deep_as_a_request_body_allows_is_refused_without_overflowing() {
+        // 64 KiB of `{a` pairs: far past the parser's recursion limit.
+        let depth = 16 * 1024;
+        let text = format!("{}{}", "{a".repeat(depth), "}".repeat(depth));
+        let cache = DocumentCache::new(4);
+        let mut request = async_graphql::Request::new(text);
+        assert!(cache.prepare(&mut request, &GraphLimits::default()).is_ok());
+        assert!(request.parsed_query().is_err());
+    }
+}

@@ -370,7 +370,7 @@ fn classify_failure(endpoint: &'static str, failure: Failure, token: &str) -> Ke
 }
 
 /// Decodes an answer (either content type), reporting the JSON path that failed.
-fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T, KeeperError> {
+pub(super) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T, KeeperError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| KeeperError::Decode {
         endpoint: endpoint.to_owned(),

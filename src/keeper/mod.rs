@@ -11,6 +11,8 @@ mod directory;
 mod error;
 pub mod models;
 mod paging;
+#[cfg(test)]
+mod properties;
 
 pub use client::KeeperClient;
 pub use config::{DataCentre, KeeperConfig};

@@ -139,7 +139,8 @@ where
                 break;
             }
             Some(total) => {
-                let cap = total.div_ceil(first_page) + 2;
+                // Saturating: `totalResults` is Keeper's word and may be anything up to `u64::MAX`.
+                let cap = total.div_ceil(first_page).saturating_add(2);
                 if pages >= cap {
                     return Err(too_many_pages(endpoint, pages, received, Some(total)));
                 }

@@ -580,7 +580,7 @@ fn classify_failure(endpoint: &'static str, outcome: AttemptOutcome, body: Optio
 }
 
 /// Decodes an answer, reporting the JSON path that failed. A 200 with `succeeded: false` is an error too.
-fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T, KekaError> {
+pub(super) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T, KekaError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         Ok(value) => Ok(value),
@@ -611,7 +611,7 @@ struct FailedEnvelope {
 }
 
 /// A bare JSON array or the standard envelope (Hire lists).
-enum ArrayOrEnvelope<T> {
+pub(super) enum ArrayOrEnvelope<T> {
     Array(Vec<T>),
     Envelope(ListEnvelope<T>),
 }
@@ -646,13 +646,13 @@ impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for ArrayOrEnvelopeVisito
 /// `data` that may be one object or a list of them.
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
-enum OneOrMany<T> {
+pub(super) enum OneOrMany<T> {
     Many(Vec<T>),
     One(T),
 }
 
 impl<T> OneOrMany<T> {
-    fn into_vec(self) -> Vec<T> {
+    pub(super) fn into_vec(self) -> Vec<T> {
         match self {
             Self::Many(items) => items,
             Self::One(item) => vec![item],

@@ -8,6 +8,8 @@ mod auth;
 mod cache;
 mod client;
 mod config;
+#[cfg(test)]
+mod decode_properties;
 mod error;
 pub mod models;
 mod pagination;

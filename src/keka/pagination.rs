@@ -116,8 +116,9 @@ where
             items.extend(page.items);
         }
     }
-    while has_next {
-        let page = fetch_page(PageRequest::new(last_number + 1, size)).await?;
+    // A page numbered `u32::MAX` (Keka's word, not ours) has no next one.
+    while has_next && let Some(next) = last_number.checked_add(1) {
+        let page = fetch_page(PageRequest::new(next, size)).await?;
         has_next = page.has_next && page.number > last_number;
         last_number = page.number;
         items.extend(page.items);
@@ -197,5 +198,102 @@ mod tests {
             assert!((*end - *start).num_days() < MAX_WINDOW_DAYS as i64);
         }
         assert!(date_windows(day(2, 1), day(1, 1)).is_empty());
+    }
+}
+
+/// Properties: whatever pages Keka answers with (numbers and totals at their limits, links or not), building and
+/// walking them never panics, and a walk only asks for pages Keka can number.
+#[cfg(test)]
+mod properties {
+    use std::cell::RefCell;
+
+    use chrono::Datelike;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::keka::models::KekaErrors;
+
+    fn page_number() -> impl Strategy<Value = Option<u32>> {
+        prop::option::of(prop_oneof![0..6u32, Just(u32::MAX - 1), Just(u32::MAX), any::<u32>()])
+    }
+
+    fn envelope() -> impl Strategy<Value = ListEnvelope<u32>> {
+        (
+            page_number(),
+            page_number(),
+            prop::option::of(any::<u32>()),
+            prop::option::of(prop_oneof![Just(String::new()), Just(" ".to_owned()), Just("https://x/next".to_owned())]),
+            prop::collection::vec(any::<u32>(), 0..4),
+        )
+            .prop_map(|(page_number, total_pages, page_size, next_page, data)| ListEnvelope {
+                succeeded: Some(true),
+                message: None,
+                errors: KekaErrors::default(),
+                data,
+                page_number,
+                page_size,
+                total_pages,
+                total_records: None,
+                first_page: None,
+                last_page: None,
+                next_page,
+                previous_page: None,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn walks_over_any_pages_end_without_panicking(
+            script in prop::collection::vec(envelope(), 1..12),
+            page_size in any::<u32>(),
+        ) {
+            let served = RefCell::new(0usize);
+            let requests = RefCell::new(Vec::new());
+            let walked = futures::executor::block_on(walk_pages(
+                |request: PageRequest| {
+                    requests.borrow_mut().push(request);
+                    let next = *served.borrow();
+                    *served.borrow_mut() += 1;
+                    let page = script.get(next).cloned().map(|envelope| Page::from_envelope(envelope, request));
+                    async move { page.ok_or("the script ended") }
+                },
+                page_size,
+            ));
+            for request in requests.borrow().iter() {
+                let size_ok = (1..=PageRequest::MAX_SIZE).contains(&request.size);
+                prop_assert!(request.number >= 1 && size_ok, "{:?}", request);
+            }
+            // The concurrent part may ask a few pages past the script before it sees the error.
+            let asked = requests.borrow().len();
+            prop_assert!(asked <= script.len() + CONCURRENT_PAGES, "{} requests", asked);
+            if let Ok(items) = walked {
+                let served: usize = script.iter().take(asked).map(|envelope| envelope.data.len()).sum();
+                prop_assert_eq!(items.len(), served);
+            }
+        }
+
+        #[test]
+        fn date_windows_cover_any_range_in_90_day_steps(
+            from in prop_oneof![
+                any::<i32>().prop_map(|days| days % 3_000_000),
+                (0..200i32).prop_map(|days| NaiveDate::MAX.num_days_from_ce() - days),
+                (0..200i32).prop_map(|days| NaiveDate::MIN.num_days_from_ce() + days),
+            ],
+            length in 0..2_000i64,
+        ) {
+            let Some(from) = NaiveDate::from_num_days_from_ce_opt(from) else { return Ok(()) };
+            let to = from.checked_add_signed(chrono::TimeDelta::days(length)).unwrap_or(NaiveDate::MAX);
+            let windows = date_windows(from, to);
+            prop_assert_eq!(windows.first().map(|window| window.0), Some(from));
+            prop_assert_eq!(windows.last().map(|window| window.1), Some(to));
+            for pair in windows.windows(2) {
+                prop_assert_eq!(pair[0].1.succ_opt(), Some(pair[1].0));
+            }
+            for (start, end) in &windows {
+                prop_assert!(start <= end && (*end - *start).num_days() < MAX_WINDOW_DAYS as i64);
+            }
+        }
     }
 }

@@ -58,8 +58,10 @@ pub fn decide(policy: &RetryPolicy, retries_done: u32, outcome: AttemptOutcome, 
 pub fn backoff(policy: &RetryPolicy, retries_done: u32, jitter: f64) -> Duration {
     let factor = 2u32.saturating_pow(retries_done.min(16));
     let full = policy.backoff_base.saturating_mul(factor).min(policy.backoff_max);
-    let jitter = jitter.clamp(0.0, 1.0);
-    full.mul_f64(0.5 + jitter / 2.0)
+    // `NaN` (never drawn, but an `f64` all the same) reads as no jitter instead of panicking in the conversion.
+    let jitter = if jitter.is_nan() { 0.0 } else { jitter.clamp(0.0, 1.0) };
+    // Through `f64` the product can round a nanosecond past `full`, or past `Duration::MAX`: cap it again.
+    Duration::try_from_secs_f64(full.as_secs_f64() * (0.5 + jitter / 2.0)).map_or(full, |wait| wait.min(full))
 }
 
 /// Reads a `Retry-After` header: either delay-seconds or an HTTP date.
@@ -145,5 +147,136 @@ mod tests {
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::from_secs(60)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+}
+
+/// Properties: no header text panics, back-off stays under its cap, a 429 never waits longer than allowed.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Durations from zero to `Duration::MAX`, with the small ones (what configurations use) well represented.
+    fn duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            3 => (0..120_000u64).prop_map(Duration::from_millis),
+            1 => any::<u64>().prop_map(Duration::from_nanos),
+            1 => (any::<u64>(), 0..1_000_000_000u32).prop_map(|(secs, nanos)| Duration::new(secs, nanos)),
+            1 => Just(Duration::ZERO),
+            1 => Just(Duration::MAX),
+        ]
+    }
+
+    fn policy() -> impl Strategy<Value = RetryPolicy> {
+        (any::<u32>(), duration(), duration(), duration(), duration()).prop_map(
+            |(max_retries, backoff_base, backoff_max, rate_limit_window, max_wait)| RetryPolicy {
+                max_retries: max_retries % 12,
+                backoff_base,
+                backoff_max,
+                rate_limit_window,
+                max_wait,
+            },
+        )
+    }
+
+    /// Any `f64`, not only the `[0, 1)` that `rand::random` gives.
+    fn jitter() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            3 => 0.0..1.0f64,
+            1 => any::<f64>(),
+            1 => prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 1.0, -1.0, f64::MAX]),
+        ]
+    }
+
+    fn outcome() -> impl Strategy<Value = AttemptOutcome> {
+        prop_oneof![
+            (any::<u16>(), prop::option::of(duration()))
+                .prop_map(|(status, retry_after)| AttemptOutcome::Status { status, retry_after }),
+            prop::option::of(duration()).prop_map(|retry_after| AttemptOutcome::Status { status: 429, retry_after }),
+            Just(AttemptOutcome::Timeout),
+            Just(AttemptOutcome::Connection),
+        ]
+    }
+
+    /// Texts near both forms of the header: delay-seconds (signs, spaces, overflow) and HTTP dates (odd days,
+    /// months, years, zones).
+    fn retry_after_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[ \t]{0,2}[-+]?[0-9]{1,25}(\\.[0-9]{1,3})?[ \t]{0,2}",
+            "(Mon|Tue|Wed|Thu|Fri|Sat|Sun|Xyz), [0-9]{1,3} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Foo) \
+             [0-9]{1,6} [0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})? (GMT|UT|UTC|EST|PDT|Z|[+-][0-9]{4})",
+            "[0-9]{1,2} (Jan|Feb|Dec) [0-9]{2,4} [0-9]{2}:[0-9]{2} [+-][0-9]{4}",
+        ]
+    }
+
+    /// Any instant chrono can represent.
+    fn now() -> impl Strategy<Value = DateTime<Utc>> {
+        prop_oneof![
+            (1_400_000_000..2_100_000_000i64).prop_map(|secs| DateTime::from_timestamp(secs, 0).unwrap()),
+            (-8_000_000_000_000..8_000_000_000_000i64).prop_map(|secs| DateTime::from_timestamp(secs, 0).unwrap()),
+            Just(DateTime::<Utc>::MIN_UTC),
+            Just(DateTime::<Utc>::MAX_UTC),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_retry_after_text_parses_or_is_ignored(text in retry_after_text(), now in now()) {
+            let parsed = parse_retry_after(&text, now);
+            if let Ok(seconds) = text.trim().parse::<u64>() {
+                prop_assert_eq!(parsed, Some(Duration::from_secs(seconds)));
+            }
+            if let Ok(at) = DateTime::parse_from_rfc2822(text.trim())
+                && at <= now
+            {
+                prop_assert_eq!(parsed, Some(Duration::ZERO));
+            }
+        }
+
+        #[test]
+        fn back_off_never_exceeds_its_cap(policy in policy(), retries_done in any::<u32>(), jitter in jitter()) {
+            let wait = backoff(&policy, retries_done, jitter);
+            prop_assert!(wait <= policy.backoff_max, "{:?} > {:?}", wait, policy.backoff_max);
+            // Equal jitter: at least half the capped exponential step (within a microsecond of f64 rounding).
+            let step = policy.backoff_base.saturating_mul(2u32.saturating_pow(retries_done.min(16)));
+            let full = step.min(policy.backoff_max);
+            prop_assert!(wait <= full, "{:?} > {:?}", wait, full);
+            if (0.0..1.0).contains(&jitter) && full <= Duration::from_secs(86_400) {
+                prop_assert!(wait + Duration::from_micros(1) >= full / 2, "{:?} < half of {:?}", wait, full);
+            }
+        }
+
+        #[test]
+        fn decisions_respect_the_policy(
+            policy in policy(),
+            retries_done in 0..16u32,
+            outcome in outcome(),
+            jitter in jitter(),
+        ) {
+            let decision = decide(&policy, retries_done, outcome, jitter);
+            if retries_done >= policy.max_retries {
+                prop_assert_eq!(decision, Decision::GiveUp);
+            }
+            match (outcome, decision) {
+                (AttemptOutcome::Status { status: 429, retry_after }, Decision::RetryAfter(wait)) => {
+                    prop_assert!(wait <= policy.max_wait, "429 waits {:?} > {:?}", wait, policy.max_wait);
+                    prop_assert_eq!(wait, retry_after.unwrap_or(policy.rate_limit_window));
+                }
+                (AttemptOutcome::Status { status: 429, retry_after }, Decision::GiveUp) => {
+                    let wanted = retry_after.unwrap_or(policy.rate_limit_window);
+                    prop_assert!(retries_done >= policy.max_retries || wanted > policy.max_wait);
+                }
+                (AttemptOutcome::Status { status, .. }, Decision::RetryAfter(wait)) => {
+                    prop_assert!((500..=599).contains(&status) && status != 501, "retried {}", status);
+                    prop_assert!(wait <= policy.backoff_max);
+                }
+                (_, Decision::RetryAfter(wait)) => prop_assert!(wait <= policy.backoff_max),
+                (_, Decision::GiveUp) => {}
+            }
+        }
     }
 }
