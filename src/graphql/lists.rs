@@ -50,7 +50,11 @@ pub(crate) struct RequestLists {
     leave_types: Memo<LeaveType>,
 }
 
-async fn memo<T, F, Fut>(ctx: &Context<'_>, cell: impl Fn(&RequestLists) -> &Memo<T>, fetch: F) -> Result<Arc<Indexed<T>>>
+async fn memo<T, F, Fut>(
+    ctx: &Context<'_>,
+    cell: impl Fn(&RequestLists) -> &Memo<T>,
+    fetch: F,
+) -> Result<Arc<Indexed<T>>>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Arc<Indexed<T>>, KekaError>>,

@@ -326,12 +326,13 @@ async fn employees_from_keka_pages(
 ) -> Result<OffsetConnection<Employee>> {
     let keka = &graph(ctx).keka;
     let page_size = keka.client().config().page_size.clamp(1, PageRequest::MAX_SIZE) as usize;
-    let page_of = |position: usize| (position / page_size) as u32 + 1;
+    // A cursor far past the end must not overflow the page number (the page then simply comes back empty).
+    let page_of = |position: usize| u32::try_from(position / page_size).unwrap_or(u32::MAX).saturating_add(1);
     let probe_number = args.start_hint().map_or(1, page_of);
     let probe =
         keka.employees_page(filter, PageRequest::new(probe_number, page_size as u32)).await.map_err(graphql_error)?;
     let total = probe.total_records.map_or_else(
-        || (probe.number as usize - 1) * page_size + probe.items.len() + usize::from(probe.has_next),
+        || (probe.number as usize).saturating_sub(1) * page_size + probe.items.len() + usize::from(probe.has_next),
         |total| total as usize,
     );
     let window = args.window(total);

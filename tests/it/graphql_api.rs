@@ -435,3 +435,17 @@ async fn who_is_out_costs_the_leave_pages_plus_people_and_lists() {
     assert_eq!(app.keka_stats().await.api_requests(), 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_cursor_far_past_the_end_is_an_empty_page_not_a_crash() {
+    let app = spawn_app(10).await;
+    use base64::Engine as _;
+    for position in ["858993458999", "18446744073709551615"] {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{position}"));
+        let answer =
+            app.query(&format!("{{ employees(first: 5, after: \"{cursor}\") {{ totalCount nodes {{ id }} }} }}")).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        assert_eq!(answer["data"]["employees"]["nodes"], json!([]));
+    }
+    app.stop().await;
+}
