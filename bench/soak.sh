@@ -10,7 +10,8 @@
 #
 # Environment: SOAK_DURATION (180; seconds, or 90s / 3m), SOAK_CONCURRENCY (16 workers), SOAK_RATE (20 requests/s in
 # total), SOAK_MAX_REQUESTS (20000), SOAK_EMPLOYEES (1000), SOAK_SEED (42), SOAK_CACHE_TTL_SECS (20),
-# SOAK_KEKA_TIMEOUT_SECS (4; the product default is 10), SOAK_KEKA_MAX_RETRIES (3), SOAK_KEKA_MAX_WAIT_SECS (20),
+# SOAK_KEKA_TIMEOUT_SECS (10, the product default), SOAK_KEKA_MAX_RETRIES (3), SOAK_KEKA_MAX_WAIT_SECS (20),
+# SOAK_REQUEST_DEADLINE_SECS (25, the product default),
 # SOAK_LATENCY_MS (timeout + 2 s), SOAK_DEADLINE_SECS (computed, see the report), SOAK_RSS_INTERVAL (5),
 # SOAK_RUST_LOG (info,keka_subgraph=debug). CARGO_TARGET_DIR is honoured.
 #
@@ -47,20 +48,21 @@ MAX_REQUESTS="${SOAK_MAX_REQUESTS:-20000}"
 EMPLOYEES="${SOAK_EMPLOYEES:-1000}"
 SEED="${SOAK_SEED:-42}"
 CACHE_TTL="${SOAK_CACHE_TTL_SECS:-20}"
-KEKA_TIMEOUT="${SOAK_KEKA_TIMEOUT_SECS:-4}"
+KEKA_TIMEOUT="${SOAK_KEKA_TIMEOUT_SECS:-10}"
 KEKA_RETRIES="${SOAK_KEKA_MAX_RETRIES:-3}"
 KEKA_MAX_WAIT="${SOAK_KEKA_MAX_WAIT_SECS:-20}"
 LATENCY_MS="${SOAK_LATENCY_MS:-$((KEKA_TIMEOUT * 1000 + 2000))}"
-# One Keka call's attempts, each cut at the request timeout, plus one wait for a budget slot, plus a margin for
-# the back-offs (at most 0.1 + 0.2 + 0.4 s), a token fetch and scheduling.
-DEADLINE="${SOAK_DEADLINE_SECS:-$(((KEKA_RETRIES + 1) * KEKA_TIMEOUT + KEKA_MAX_WAIT + 10))}"
+REQUEST_DEADLINE="${SOAK_REQUEST_DEADLINE_SECS:-25}"
+# The subgraph's request deadline (its upstream calls end by then), plus its 2 s cut-off margin, plus 3 s for
+# building the answer and scheduling: with the defaults, Apollo Router's 30 s.
+DEADLINE="${SOAK_DEADLINE_SECS:-$((REQUEST_DEADLINE + 5))}"
 CLIENT_TIMEOUT=$((DEADLINE + 30))
 RSS_INTERVAL="${SOAK_RSS_INTERVAL:-5}"
 RUST_LOG_SG="${SOAK_RUST_LOG:-info,keka_subgraph=debug}"
 BUDGET=50   # Keka's requests per minute: enforced by the sandbox, and the subgraph's own limiter
 
 for v in DURATION CONCURRENCY RATE MAX_REQUESTS EMPLOYEES SEED CACHE_TTL KEKA_TIMEOUT KEKA_RETRIES KEKA_MAX_WAIT \
-  LATENCY_MS DEADLINE RSS_INTERVAL; do
+  LATENCY_MS REQUEST_DEADLINE DEADLINE RSS_INTERVAL; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "soak: $v must be a whole number, got '${!v}'" >&2; exit 2; }
 done
 ((DURATION >= 20)) || { echo "soak: SOAK_DURATION must be at least 20 s (nine phases)" >&2; exit 2; }
@@ -203,6 +205,7 @@ log "starting the subgraph on 127.0.0.1:$SG_PORT (CACHE_TTL_SECS=$CACHE_TTL, KEK
 LISTEN_ADDR="127.0.0.1:$SG_PORT" KEKA_BASE_URL="$KEKA_BASE_URL" KEKA_TOKEN_URL="$KEKA_TOKEN_URL" \
   KEKA_CLIENT_ID="$CLIENT_ID" KEKA_CLIENT_SECRET="$CLIENT_SECRET" KEKA_API_KEY="$API_KEY" \
   KEKA_RATE_LIMIT_PER_MINUTE="$BUDGET" KEKA_REQUEST_TIMEOUT_SECS="$KEKA_TIMEOUT" KEKA_MAX_RETRIES="$KEKA_RETRIES" \
+  REQUEST_DEADLINE_SECS="$REQUEST_DEADLINE" \
   KEKA_MAX_RATE_LIMIT_WAIT_SECS="$KEKA_MAX_WAIT" CACHE_TTL_SECS="$CACHE_TTL" \
   KEEPER_BASE_URL="$KEEPER_BASE_URL" KEEPER_TOKEN="$KEEPER_TOKEN" \
   RUST_LOG="$RUST_LOG_SG" NO_COLOR=1 "$BIN" serve >"$RAW/subgraph.log" 2>&1 &

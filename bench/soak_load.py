@@ -952,10 +952,9 @@ def report(results, extra):
       f"{extra.get('log_warns', 0)} WARN; secrets found: {len(extra.get('secrets_in_log', []))} |")
     w(f"| graceful stop (SIGTERM) | {extra.get('stop')} |")
     w("")
-    w(f"Deadline: one Keka call's attempts ({c['keka_retries']} retries + 1) × `KEKA_REQUEST_TIMEOUT_SECS` "
-      f"({c['keka_timeout']} s) + one budget wait (`KEKA_MAX_RATE_LIMIT_WAIT_SECS`, {c['keka_max_wait']} s) + 10 s "
-      f"margin (back-offs ≤ 0.7 s, token fetch, scheduling) = **{deadline:.0f} s**. A request counts as over it when "
-      f"its answer took longer, or when none came within the client timeout ({c['client_timeout']:.0f} s).")
+    w(f"Deadline: the subgraph's `REQUEST_DEADLINE_SECS` (its Keka and Keeper calls end by then) + its 2 s cut-off "
+      f"margin + 3 s for the answer and scheduling = **{deadline:.0f} s**. A request counts as over it when its answer "
+      f"took longer, or when none came within the client timeout ({c['client_timeout']:.0f} s).")
     w("")
 
     # per phase
