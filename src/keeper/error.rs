@@ -102,6 +102,12 @@ fn truncate(text: &str) -> String {
     }
 }
 
+impl From<crate::upstream::DeadlinePassed> for KeeperError {
+    fn from(_: crate::upstream::DeadlinePassed) -> Self {
+        Self::Timeout
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use super::models::{
     JobStatus, JobTitle, LeaveRequest, LeaveType, Location, PreboardingCandidate,
 };
 use super::pagination::{Page, PageRequest, walk_pages};
+use crate::upstream::RequestTally;
 
 /// How long and how much to cache.
 #[derive(Debug, Clone, Copy)]
@@ -93,13 +94,15 @@ impl CachedKeka {
         F: Future<Output = Result<V, KekaError>>,
     {
         let missed = std::sync::atomic::AtomicBool::new(false);
-        let result = cache
-            .try_get_with(key, async {
-                missed.store(true, std::sync::atomic::Ordering::Relaxed);
-                load.await
-            })
-            .await
-            .map_err(unshare);
+        let shared = cache.try_get_with(key, async {
+            missed.store(true, std::sync::atomic::Ordering::Relaxed);
+            load.await
+        });
+        // The load may be someone else's (a background snapshot walk has no deadline): wait only as long as ours.
+        let result = match RequestTally::within_deadline(shared).await {
+            Ok(result) => result.map_err(unshare),
+            Err(passed) => Err(KekaError::from(passed)),
+        };
         self.client.metrics().cache_lookup(name, !missed.load(std::sync::atomic::Ordering::Relaxed));
         result
     }

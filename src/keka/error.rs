@@ -48,3 +48,13 @@ impl KekaError {
         }
     }
 }
+
+impl From<crate::upstream::DeadlinePassed> for KekaError {
+    fn from(_: crate::upstream::DeadlinePassed) -> Self {
+        Self::Transport {
+            endpoint: "(shared call)".to_owned(),
+            message: "the request's deadline passed while it waited for a call it shares".to_owned(),
+            timed_out: true,
+        }
+    }
+}

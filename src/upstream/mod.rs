@@ -13,4 +13,4 @@ mod tally;
 pub use metrics::UpstreamMetrics;
 pub use rate_limit::{RateLimiter, SlotTooFar};
 pub use refreshing::{Freshness, Refreshing};
-pub use tally::RequestTally;
+pub use tally::{DeadlinePassed, RequestTally};

@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::RequestTally;
+use super::{DeadlinePassed, RequestTally};
 
 /// How long a built value is served, and in which way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,7 @@ impl<T, E> std::fmt::Debug for Refreshing<T, E> {
 impl<T, E> Refreshing<T, E>
 where
     T: Send + Sync + 'static,
-    E: std::fmt::Display + Clone + Send + 'static,
+    E: std::fmt::Display + Clone + From<DeadlinePassed> + Send + 'static,
 {
     /// `what` names the value in logs ("org snapshot"); `build` walks the upstream once.
     pub fn new<F>(what: &'static str, freshness: Freshness, build: F) -> Arc<Self>
@@ -99,7 +99,19 @@ where
                 return Ok(built.value);
             }
         }
-        let mut last_failure = self.rebuilding.lock().await;
+        // A rebuild under way may be a background one, which has no deadline: wait for it only as long as ours.
+        let mut last_failure = match RequestTally::within_deadline(self.rebuilding.lock()).await {
+            Ok(guard) => guard,
+            Err(passed) => {
+                return match self.current().filter(|built| built.at.elapsed() < ttl + stale_if_error) {
+                    Some(stale) => {
+                        RequestTally::record_stale(stale.at.elapsed());
+                        Ok(stale.value)
+                    }
+                    None => Err(E::from(passed)),
+                };
+            }
+        };
         // Someone else may have rebuilt it while we waited.
         let previous = self.current();
         if let Some(built) = &previous
@@ -202,6 +214,12 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+
+    impl From<DeadlinePassed> for String {
+        fn from(_: DeadlinePassed) -> Self {
+            "deadline passed".to_owned()
+        }
+    }
 
     fn counting(fail_from: u32) -> (Arc<Refreshing<u32, String>>, Arc<AtomicU32>) {
         let builds = Arc::new(AtomicU32::new(0));

@@ -44,6 +44,17 @@ impl RequestTally {
             .map_or(limit, |deadline| limit.min(deadline.saturating_duration_since(tokio::time::Instant::now())))
     }
 
+    /// Waits for `work` (typically someone else's upstream call this one shares) no longer than the current work's
+    /// deadline allows.
+    pub(crate) async fn within_deadline<T>(work: impl Future<Output = T>) -> Result<T, DeadlinePassed> {
+        // Boxed: the shared work can be a large future, and this wrapper sits in deep call chains.
+        let work = Box::pin(work);
+        let Some(deadline) = CURRENT.try_with(|counts| counts.deadline).ok().flatten() else {
+            return Ok(work.await);
+        };
+        tokio::time::timeout_at(deadline, work).await.map_err(|_| DeadlinePassed)
+    }
+
     /// Whether waiting `wait` now would end past the current work's deadline.
     pub(crate) fn would_pass_deadline(wait: Duration) -> bool {
         Self::capped(wait) < wait
@@ -79,3 +90,7 @@ impl RequestTally {
             CURRENT.try_with(|counts| counts.stale_millis_plus_one.fetch_max(millis, Ordering::Relaxed));
     }
 }
+
+/// The current work's deadline passed while it waited on something it shares with other work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePassed;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
+use super::BoxedField;
 use super::employee::{Employee, people_connection};
 use super::enums::GroupKind;
 use crate::graphql::connection::{OffsetConnection, RelayArgs};
@@ -139,17 +140,21 @@ impl Group {
     /// The group's type (e.g. "Department").
     #[graphql(name = "type")]
     async fn type_(&self, ctx: &Context<'_>) -> Result<Option<GroupType>> {
-        self.group_type(ctx).await
+        let resolving: BoxedField<'_, Result<Option<GroupType>>> = Box::pin(async move { self.group_type(ctx).await });
+        resolving.await
     }
 
     /// The kind of group, from its type.
     async fn kind(&self, ctx: &Context<'_>) -> Result<GroupKind> {
-        if let Some(kind) = self.kind {
-            return Ok(kind);
-        }
-        Ok(self.group_type(ctx).await?.map_or(GroupKind::Unknown, |group_type| {
-            GroupKind::from_keka(group_type.0.system_group_type, group_type.0.is_system_defined)
-        }))
+        let resolving: BoxedField<'_, Result<GroupKind>> = Box::pin(async move {
+            if let Some(kind) = self.kind {
+                return Ok(kind);
+            }
+            Ok(self.group_type(ctx).await?.map_or(GroupKind::Unknown, |group_type| {
+                GroupKind::from_keka(group_type.0.system_group_type, group_type.0.is_system_defined)
+            }))
+        });
+        resolving.await
     }
 
     /// The people in the group, in Keka's order. Leavers are left out unless `includeRelieved`.
@@ -162,8 +167,11 @@ impl Group {
         before: Option<String>,
         #[graphql(default = false)] include_relieved: bool,
     ) -> Result<OffsetConnection<Employee>> {
-        let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
-        Ok(people_connection(snapshot(ctx).await?.group_members(&self.model.id), include_relieved, &args))
+        let resolving: BoxedField<'_, Result<OffsetConnection<Employee>>> = Box::pin(async move {
+            let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
+            Ok(people_connection(snapshot(ctx).await?.group_members(&self.model.id), include_relieved, &args))
+        });
+        resolving.await
     }
 }
 
