@@ -8,7 +8,6 @@ use chrono::{Days, NaiveDate};
 use crate::graphql::access_control::{PII_SCOPE, RequireScope};
 use crate::graphql::scalars::Date;
 
-use super::BoxedField;
 use super::directory::DirectoryAccount;
 use super::enums::{EmploymentStatus, Gender, GroupKind, TimeType, TimeoffStatus, WorkerType};
 use super::org::{Address, Group, Office, find_group, office_of};
@@ -250,30 +249,22 @@ impl Employee {
     /// Their Keeper account: the one account of the configured node holding their work email (case-insensitive);
     /// null if none. Needs a Keeper directory (`DIRECTORY_NOT_CONFIGURED` otherwise).
     async fn directory_account(&self, ctx: &Context<'_>) -> Result<Option<DirectoryAccount>> {
-        let resolving: BoxedField<'_, Result<Option<DirectoryAccount>>> =
-            Box::pin(async move { super::directory::account_of_employee(ctx, &self.0).await });
-        resolving.await
+        super::directory::account_of_employee(ctx, &self.0).await
     }
 
     /// The person they report to (Keka's `reportsTo`).
     async fn manager(&self, ctx: &Context<'_>) -> Result<Option<Employee>> {
-        let resolving: BoxedField<'_, Result<Option<Employee>>> =
-            Box::pin(async move { Self::load_ref(ctx, self.0.reports_to.as_ref()).await });
-        resolving.await
+        Self::load_ref(ctx, self.0.reports_to.as_ref()).await
     }
 
     /// Their manager's manager.
     async fn l2_manager(&self, ctx: &Context<'_>) -> Result<Option<Employee>> {
-        let resolving: BoxedField<'_, Result<Option<Employee>>> =
-            Box::pin(async move { Self::load_ref(ctx, self.0.l2_manager.as_ref()).await });
-        resolving.await
+        Self::load_ref(ctx, self.0.l2_manager.as_ref()).await
     }
 
     /// A secondary, dotted-line manager.
     async fn dotted_line_manager(&self, ctx: &Context<'_>) -> Result<Option<Employee>> {
-        let resolving: BoxedField<'_, Result<Option<Employee>>> =
-            Box::pin(async move { Self::load_ref(ctx, self.0.dotted_line_manager.as_ref()).await });
-        resolving.await
+        Self::load_ref(ctx, self.0.dotted_line_manager.as_ref()).await
     }
 
     /// The people who report to this person, in Keka's order. Leavers are left out unless `includeRelieved`.
@@ -286,61 +277,45 @@ impl Employee {
         before: Option<String>,
         #[graphql(default = false)] include_relieved: bool,
     ) -> Result<OffsetConnection<Employee>> {
-        let resolving: BoxedField<'_, Result<OffsetConnection<Employee>>> = Box::pin(async move {
-            let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
-            Ok(people_connection(snapshot(ctx).await?.direct_reports(&self.0.id), include_relieved, &args))
-        });
-        resolving.await
+        let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
+        Ok(people_connection(snapshot(ctx).await?.direct_reports(&self.0.id), include_relieved, &args))
     }
 
     /// Groups the person belongs to (department, location, business unit, cost centre, teams, custom groups), optionally of one kind.
     async fn groups(&self, ctx: &Context<'_>, kind: Option<GroupKind>) -> Result<Vec<Group>> {
-        let resolving: BoxedField<'_, Result<Vec<Group>>> = Box::pin(async move {
-            let mut groups = Vec::with_capacity(self.0.groups.len());
-            for membership in &self.0.groups {
-                let group =
-                    find_group(ctx, &membership.id).await?.unwrap_or_else(|| Group::from_membership(membership));
-                if kind.is_none_or(|kind| {
-                    group.kind_hint() == Some(kind) || GroupKind::from_keka(membership.group_type, None) == kind
-                }) {
-                    groups.push(group);
-                }
+        let mut groups = Vec::with_capacity(self.0.groups.len());
+        for membership in &self.0.groups {
+            let group = find_group(ctx, &membership.id).await?.unwrap_or_else(|| Group::from_membership(membership));
+            if kind.is_none_or(|kind| {
+                group.kind_hint() == Some(kind) || GroupKind::from_keka(membership.group_type, None) == kind
+            }) {
+                groups.push(group);
             }
-            Ok(groups)
-        });
-        resolving.await
+        }
+        Ok(groups)
     }
 
     /// Their department (Keka's department group).
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Group>> {
-        let resolving: BoxedField<'_, Result<Option<Group>>> =
-            Box::pin(async move { self.group_of(ctx, SystemGroupType::Department).await });
-        resolving.await
+        self.group_of(ctx, SystemGroupType::Department).await
     }
 
     /// Their business unit.
     async fn business_unit(&self, ctx: &Context<'_>) -> Result<Option<Group>> {
-        let resolving: BoxedField<'_, Result<Option<Group>>> =
-            Box::pin(async move { self.group_of(ctx, SystemGroupType::BusinessUnit).await });
-        resolving.await
+        self.group_of(ctx, SystemGroupType::BusinessUnit).await
     }
 
     /// Their cost centre.
     async fn cost_centre(&self, ctx: &Context<'_>) -> Result<Option<Group>> {
-        let resolving: BoxedField<'_, Result<Option<Group>>> =
-            Box::pin(async move { self.group_of(ctx, SystemGroupType::CostCenter).await });
-        resolving.await
+        self.group_of(ctx, SystemGroupType::CostCenter).await
     }
 
     /// The office they work from (Keka's location).
     async fn office(&self, ctx: &Context<'_>) -> Result<Option<Office>> {
-        let resolving: BoxedField<'_, Result<Option<Office>>> = Box::pin(async move {
-            match self.0.group_of_type(SystemGroupType::OrgLocation) {
-                Some(membership) => office_of(ctx, membership).await,
-                None => Ok(None),
-            }
-        });
-        resolving.await
+        match self.0.group_of_type(SystemGroupType::OrgLocation) {
+            Some(membership) => office_of(ctx, membership).await,
+            None => Ok(None),
+        }
     }
 
     /// Time-off requests overlapping `from`..`to` (default: 30 days either side of today), optionally of some statuses.
@@ -351,40 +326,31 @@ impl Employee {
         to: Option<Date>,
         status: Option<Vec<TimeoffStatus>>,
     ) -> Result<Vec<TimeoffRequest>> {
-        let resolving: BoxedField<'_, Result<Vec<TimeoffRequest>>> = Box::pin(async move {
-            let today = graph(ctx).today.date();
-            let (from, to) = date_range(from, to, today - days(30), today + days(30))?;
-            let key = EmployeeRange { employee_id: self.0.id.clone(), from, to };
-            let requests = loaders(ctx)?.timeoff.load_one(key).await.map_err(graphql_error)?.unwrap_or_default();
-            Ok(requests
-                .iter()
-                .map(|request| TimeoffRequest(request.clone()))
-                .filter(|request| status.as_ref().is_none_or(|wanted| wanted.contains(&request.status_value())))
-                .collect())
-        });
-        resolving.await
+        let today = graph(ctx).today.date();
+        let (from, to) = date_range(from, to, today - days(30), today + days(30))?;
+        let key = EmployeeRange { employee_id: self.0.id.clone(), from, to };
+        let requests = loaders(ctx)?.timeoff.load_one(key).await.map_err(graphql_error)?.unwrap_or_default();
+        Ok(requests
+            .iter()
+            .map(|request| TimeoffRequest(request.clone()))
+            .filter(|request| status.as_ref().is_none_or(|wanted| wanted.contains(&request.status_value())))
+            .collect())
     }
 
     /// Leave balances by leave type.
     async fn leave_balances(&self, ctx: &Context<'_>) -> Result<Vec<LeaveBalance>> {
-        let resolving: BoxedField<'_, Result<Vec<LeaveBalance>>> = Box::pin(async move {
-            let balances =
-                loaders(ctx)?.balances.load_one(self.0.id.clone()).await.map_err(graphql_error)?.unwrap_or_default();
-            Ok(balances.iter().cloned().map(LeaveBalance).collect())
-        });
-        resolving.await
+        let balances =
+            loaders(ctx)?.balances.load_one(self.0.id.clone()).await.map_err(graphql_error)?.unwrap_or_default();
+        Ok(balances.iter().cloned().map(LeaveBalance).collect())
     }
 
     /// Daily attendance (first in, last out, hours) from `from` to `to` (default: the last 7 days).
     async fn attendance(&self, ctx: &Context<'_>, from: Option<Date>, to: Option<Date>) -> Result<Vec<AttendanceDay>> {
-        let resolving: BoxedField<'_, Result<Vec<AttendanceDay>>> = Box::pin(async move {
-            let today = graph(ctx).today.date();
-            let (from, to) = date_range(from, to, today - days(6), today)?;
-            let key = EmployeeRange { employee_id: self.0.id.clone(), from, to };
-            let days = loaders(ctx)?.attendance.load_one(key).await.map_err(graphql_error)?.unwrap_or_default();
-            Ok(days.iter().cloned().map(AttendanceDay).collect())
-        });
-        resolving.await
+        let today = graph(ctx).today.date();
+        let (from, to) = date_range(from, to, today - days(6), today)?;
+        let key = EmployeeRange { employee_id: self.0.id.clone(), from, to };
+        let days = loaders(ctx)?.attendance.load_one(key).await.map_err(graphql_error)?.unwrap_or_default();
+        Ok(days.iter().cloned().map(AttendanceDay).collect())
     }
 }
 

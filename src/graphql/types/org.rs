@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
-use super::BoxedField;
 use super::employee::{Employee, people_connection};
 use super::enums::GroupKind;
 use crate::graphql::connection::{OffsetConnection, RelayArgs};
@@ -140,21 +139,17 @@ impl Group {
     /// The group's type (e.g. "Department").
     #[graphql(name = "type")]
     async fn type_(&self, ctx: &Context<'_>) -> Result<Option<GroupType>> {
-        let resolving: BoxedField<'_, Result<Option<GroupType>>> = Box::pin(async move { self.group_type(ctx).await });
-        resolving.await
+        self.group_type(ctx).await
     }
 
     /// The kind of group, from its type.
     async fn kind(&self, ctx: &Context<'_>) -> Result<GroupKind> {
-        let resolving: BoxedField<'_, Result<GroupKind>> = Box::pin(async move {
-            if let Some(kind) = self.kind {
-                return Ok(kind);
-            }
-            Ok(self.group_type(ctx).await?.map_or(GroupKind::Unknown, |group_type| {
-                GroupKind::from_keka(group_type.0.system_group_type, group_type.0.is_system_defined)
-            }))
-        });
-        resolving.await
+        if let Some(kind) = self.kind {
+            return Ok(kind);
+        }
+        Ok(self.group_type(ctx).await?.map_or(GroupKind::Unknown, |group_type| {
+            GroupKind::from_keka(group_type.0.system_group_type, group_type.0.is_system_defined)
+        }))
     }
 
     /// The people in the group, in Keka's order. Leavers are left out unless `includeRelieved`.
@@ -167,11 +162,8 @@ impl Group {
         before: Option<String>,
         #[graphql(default = false)] include_relieved: bool,
     ) -> Result<OffsetConnection<Employee>> {
-        let resolving: BoxedField<'_, Result<OffsetConnection<Employee>>> = Box::pin(async move {
-            let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
-            Ok(people_connection(snapshot(ctx).await?.group_members(&self.model.id), include_relieved, &args))
-        });
-        resolving.await
+        let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
+        Ok(people_connection(snapshot(ctx).await?.group_members(&self.model.id), include_relieved, &args))
     }
 }
 
