@@ -444,8 +444,9 @@ impl KekaClient {
                 .acquire(max_wait)
                 .await
                 .map_err(|too_far| KekaError::RateLimitDeadline { wait: too_far.wait, max_wait })?;
-            // The token after the wait: one taken before could be revoked or expire while waiting.
-            let token = inner.tokens.bearer().await?;
+            // The token after the wait: one taken before could be revoked or expire while waiting. A token request
+            // (ours or one we queue behind) keeps to the deadline too.
+            let token = RequestTally::within_deadline(inner.tokens.bearer()).await.map_err(KekaError::from)??;
             inner.metrics.waited_for_budget(UPSTREAM, waited);
             let (outcome, body) = match self.attempt(call, &url, &token).await {
                 Attempt::Success(body) => return Ok(body),

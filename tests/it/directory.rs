@@ -7,7 +7,7 @@ use keka_subgraph::sandbox::tenant::EmploymentStatus;
 use keka_subgraph::sandbox::{KeeperAccountCategory, RunningSandbox, SandboxConfig};
 use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, spawn_app_with, test_today};
+use crate::helpers::{codes, spawn_app, spawn_app_with, test_today};
 
 const ACCOUNTS_WITH_TEAMS: &str =
     "{ employees(first: 100) { nodes { id directoryAccount { status teams { name } } } } }";
@@ -24,15 +24,6 @@ const ACCESS_REVIEW: &str = "{ accessReview {
 async fn same_sandbox(employees: usize) -> RunningSandbox {
     let config = SandboxConfig { employees, today: test_today(), ..SandboxConfig::default() };
     RunningSandbox::start(config).await.expect("sandbox starts")
-}
-
-fn codes(answer: &Value) -> Vec<String> {
-    answer["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
-        .collect()
 }
 
 #[tokio::test]

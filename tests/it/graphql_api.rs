@@ -6,18 +6,9 @@ use insta::assert_json_snapshot;
 use keka_subgraph::keka::{EmployeeFilter, KekaClient, PageRequest};
 use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{codes, spawn_app, spawn_app_with};
 
 const EMPLOYEES_ROUTE: &str = "/api/v1/hris/employees";
-
-fn codes(response: &Value) -> Vec<String> {
-    response["errors"]
-        .as_array()
-        .map(|errors| {
-            errors.iter().map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned()).collect()
-        })
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn a_cold_page_with_managers_and_groups_costs_one_page_plus_manager_batches_plus_two_lists() {

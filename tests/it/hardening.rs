@@ -9,16 +9,7 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_on, spawn_app_with};
-
-fn codes(answer: &Value) -> Vec<String> {
-    answer["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
-        .collect()
-}
+use crate::helpers::{TestApp, codes, spawn_app, spawn_app_on, spawn_app_with};
 
 /// Posts a query with extra headers; returns the status, the headers and the JSON body.
 async fn post_with(

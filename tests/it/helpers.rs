@@ -226,3 +226,13 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The `extensions.code` of every error in a GraphQL answer, in order.
+pub(crate) fn codes(answer: &serde_json::Value) -> Vec<String> {
+    answer["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+        .collect()
+}
