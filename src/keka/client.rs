@@ -452,7 +452,9 @@ impl KekaClient {
                 Attempt::Success(body) => return Ok(body),
                 Attempt::Failed(AttemptOutcome::Status { status: 401, .. }, _) if !refreshed_token => {
                     // Revoked or expired early: one fresh token, one more try.
-                    inner.tokens.invalidate(&token).await;
+                    // The token lock may be held by a refresh another caller started: wait only within our deadline
+                    // (past it, the next turn of the loop fails at once).
+                    let _ = RequestTally::within_deadline(inner.tokens.invalidate(&token)).await;
                     refreshed_token = true;
                     continue;
                 }
