@@ -18,10 +18,10 @@ use super::directory::normalise_email;
 use super::error::{ErrorBody, KeeperError};
 use super::models::{ListResponse, ScimGroup, ScimUser};
 use super::paging::{self, PageRequest};
-use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
+use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
 use tracing::Instrument as _;
 
-use crate::upstream::{RateLimiter, RequestTally, UpstreamMetrics};
+use crate::upstream::{Pacer, RateLimiter, RequestTally, UpstreamMetrics};
 
 #[derive(Clone)]
 pub struct KeeperClient {
@@ -35,8 +35,7 @@ struct Inner {
     node_id: String,
     /// `Bearer <token>`, marked sensitive.
     authorization: HeaderValue,
-    limiter: RateLimiter,
-    retry: RetryPolicy,
+    pacer: Pacer,
     config: KeeperConfig,
     requests_sent: AtomicU64,
     metrics: Arc<UpstreamMetrics>,
@@ -88,14 +87,14 @@ impl KeeperClient {
             max_wait: config.max_rate_limit_wait,
         };
         let limiter = RateLimiter::new(config.rate_limit_per_window, config.rate_limit_window);
+        let pacer = Pacer::new(UPSTREAM, limiter, retry, metrics.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
                 base_url: config.base_url.as_str().trim_end_matches('/').to_owned(),
                 node_id: config.node_id(),
                 authorization,
-                limiter,
-                retry,
+                pacer,
                 config,
                 requests_sent: AtomicU64::new(0),
                 metrics,
@@ -198,47 +197,24 @@ impl KeeperClient {
         let inner = &*self.inner;
         let mut retries_done = 0;
         loop {
-            let max_wait = RequestTally::capped(inner.config.max_rate_limit_wait);
-            let waited = inner
-                .limiter
-                .acquire(max_wait)
+            inner
+                .pacer
+                .slot()
                 .await
-                .map_err(|too_far| KeeperError::RateLimitDeadline { wait: too_far.wait, max_wait })?;
-            inner.metrics.waited_for_budget(UPSTREAM, waited);
+                .map_err(|no_slot| KeeperError::RateLimitDeadline { wait: no_slot.wait, max_wait: no_slot.max_wait })?;
             let failure = match self.attempt(endpoint, url).await {
                 Ok(body) => return Ok(body),
                 Err(failure) => failure,
             };
-            let decision = match retry::decide(&inner.retry, retries_done, failure.outcome, rand::random()) {
-                // No retry that would end past the request's deadline.
-                Decision::RetryAfter(wait) if RequestTally::would_pass_deadline(wait) => Decision::GiveUp,
-                decision => decision,
-            };
-            match decision {
-                Decision::RetryAfter(wait) => {
-                    inner.metrics.retried(UPSTREAM);
-                    if let AttemptOutcome::Status { status: 429, .. } = failure.outcome {
-                        // The node's budget is spent for every caller, not just this one.
-                        inner.limiter.pause_until(Instant::now() + wait);
-                    }
-                    tracing::warn!(
-                        endpoint,
-                        outcome = ?failure.outcome,
-                        attempt = retries_done + 1,
-                        wait_ms = wait.as_millis() as u64,
-                        "retrying Keeper call"
-                    );
-                    tokio::time::sleep(wait).await;
-                    retries_done += 1;
-                }
-                Decision::GiveUp => {
-                    let error = classify_failure(endpoint, failure, inner.config.token.expose_secret());
-                    if !matches!(error, KeeperError::NotFound) {
-                        tracing::warn!(endpoint, node = %inner.node_id, %error, "Keeper call failed");
-                    }
-                    return Err(error);
-                }
+            if inner.pacer.retry_after(endpoint, retries_done, failure.outcome).await {
+                retries_done += 1;
+                continue;
             }
+            let error = classify_failure(endpoint, failure, inner.config.token.expose_secret());
+            if !matches!(error, KeeperError::NotFound) {
+                tracing::warn!(endpoint, node = %inner.node_id, %error, "Keeper call failed");
+            }
+            return Err(error);
         }
     }
 

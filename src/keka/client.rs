@@ -21,8 +21,8 @@ use super::models::{
     PreboardingCandidate, PreboardingStage, PreboardingStatus, SingleEnvelope,
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
-use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
-use crate::upstream::{RateLimiter, RequestTally, UpstreamMetrics};
+use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
+use crate::upstream::{Pacer, RateLimiter, RequestTally, UpstreamMetrics};
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").
@@ -55,8 +55,7 @@ struct Inner {
     http: reqwest::Client,
     base_url: String,
     tokens: TokenSource,
-    limiter: RateLimiter,
-    retry: RetryPolicy,
+    pacer: Pacer,
     config: KekaConfig,
     requests_sent: AtomicU64,
     metrics: Arc<UpstreamMetrics>,
@@ -124,13 +123,13 @@ impl KekaClient {
         let tokens = TokenSource::new(&config, http.clone(), retry, metrics.clone())?;
         let limiter =
             RateLimiter::new(config.rate_limit_per_window, config.rate_limit_window + config.rate_limit_margin);
+        let pacer = Pacer::new(UPSTREAM, limiter, retry, metrics.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 base_url: config.base_url.as_str().trim_end_matches('/').to_owned(),
                 http,
                 tokens,
-                limiter,
-                retry,
+                pacer,
                 config,
                 requests_sent: AtomicU64::new(0),
                 metrics,
@@ -437,17 +436,14 @@ impl KekaClient {
         let mut retries_done = 0;
         let mut refreshed_token = false;
         loop {
-            // Never wait past the request's deadline (the router gives up at 30 s; partial data beats none).
-            let max_wait = RequestTally::capped(inner.config.max_rate_limit_wait);
-            let waited = inner
-                .limiter
-                .acquire(max_wait)
+            inner
+                .pacer
+                .slot()
                 .await
-                .map_err(|too_far| KekaError::RateLimitDeadline { wait: too_far.wait, max_wait })?;
+                .map_err(|no_slot| KekaError::RateLimitDeadline { wait: no_slot.wait, max_wait: no_slot.max_wait })?;
             // The token after the wait: one taken before could be revoked or expire while waiting. A token request
             // (ours or one we queue behind) keeps to the deadline too.
             let token = RequestTally::within_deadline(inner.tokens.bearer()).await.map_err(KekaError::from)??;
-            inner.metrics.waited_for_budget(UPSTREAM, waited);
             let (outcome, body) = match self.attempt(call, &url, &token).await {
                 Attempt::Success(body) => return Ok(body),
                 Attempt::Failed(AttemptOutcome::Status { status: 401, .. }, _) if !refreshed_token => {
@@ -460,28 +456,10 @@ impl KekaClient {
                 }
                 Attempt::Failed(outcome, body) => (outcome, body),
             };
-            match retry::decide(&inner.retry, retries_done, outcome, rand::random()) {
-                Decision::RetryAfter(wait) if RequestTally::would_pass_deadline(wait) => {
-                    return Err(classify_failure(call.endpoint, outcome, body.as_deref()));
-                }
-                Decision::RetryAfter(wait) => {
-                    inner.metrics.retried(UPSTREAM);
-                    if let AttemptOutcome::Status { status: 429, .. } = outcome {
-                        // The budget is spent for everyone using this key, not just this call.
-                        inner.limiter.pause_until(Instant::now() + wait);
-                    }
-                    tracing::warn!(
-                        endpoint = call.endpoint,
-                        ?outcome,
-                        attempt = retries_done + 1,
-                        wait_ms = wait.as_millis() as u64,
-                        "retrying Keka call"
-                    );
-                    tokio::time::sleep(wait).await;
-                    retries_done += 1;
-                }
-                Decision::GiveUp => return Err(classify_failure(call.endpoint, outcome, body.as_deref())),
+            if !inner.pacer.retry_after(call.endpoint, retries_done, outcome).await {
+                return Err(classify_failure(call.endpoint, outcome, body.as_deref()));
             }
+            retries_done += 1;
         }
     }
 }

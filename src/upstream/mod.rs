@@ -5,12 +5,14 @@
 //! Knows nothing of any one upstream's API.
 
 pub mod metrics;
+mod pacer;
 pub mod rate_limit;
 pub mod refreshing;
 pub mod retry;
 mod tally;
 
 pub use metrics::UpstreamMetrics;
+pub use pacer::{NoSlot, Pacer};
 pub use rate_limit::{RateLimiter, SlotTooFar};
 pub use refreshing::{Freshness, Refreshing};
 pub use tally::{DeadlinePassed, RequestTally};

@@ -1,0 +1,70 @@
+//! The loop around one upstream call, shared by the Keka and Keeper clients: a budget slot before each attempt, and
+//! after a failed one the wait the retry rules call for (or none), all within the current request's deadline.
+//! What an attempt is, and what a final failure means, stay with each client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::retry::{self, AttemptOutcome, Decision, RetryPolicy};
+use super::{RateLimiter, RequestTally, UpstreamMetrics};
+
+pub struct Pacer {
+    upstream: &'static str,
+    limiter: RateLimiter,
+    retry: RetryPolicy,
+    metrics: Arc<UpstreamMetrics>,
+}
+
+/// No budget slot within the wait allowed (the configured one, cut to the request's deadline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoSlot {
+    pub wait: Duration,
+    pub max_wait: Duration,
+}
+
+impl Pacer {
+    /// `upstream` names it in metrics and logs (`keka`, `keeper`).
+    pub fn new(
+        upstream: &'static str,
+        limiter: RateLimiter,
+        retry: RetryPolicy,
+        metrics: Arc<UpstreamMetrics>,
+    ) -> Self {
+        Self { upstream, limiter, retry, metrics }
+    }
+
+    /// Waits for a budget slot, never past the request's deadline (the router gives up at 30 s; partial data beats
+    /// none).
+    pub async fn slot(&self) -> Result<(), NoSlot> {
+        let max_wait = RequestTally::capped(self.retry.max_wait);
+        let waited = self.limiter.acquire(max_wait).await.map_err(|too_far| NoSlot { wait: too_far.wait, max_wait })?;
+        self.metrics.waited_for_budget(self.upstream, waited);
+        Ok(())
+    }
+
+    /// After a failed attempt (`retries_done` before it): waits as the retry rules say and returns true, or returns
+    /// false when the call should give up (not retryable, out of retries, or a wait past the request's deadline).
+    pub async fn retry_after(&self, endpoint: &'static str, retries_done: u32, outcome: AttemptOutcome) -> bool {
+        let wait = match retry::decide(&self.retry, retries_done, outcome, rand::random()) {
+            Decision::RetryAfter(wait) if !RequestTally::would_pass_deadline(wait) => wait,
+            Decision::RetryAfter(_) | Decision::GiveUp => return false,
+        };
+        self.metrics.retried(self.upstream);
+        if let AttemptOutcome::Status { status: 429, .. } = outcome {
+            // The budget is spent for everyone using this key or token, not just this call.
+            self.limiter.pause_until(Instant::now() + wait);
+        }
+        tracing::warn!(
+            upstream = self.upstream,
+            endpoint,
+            ?outcome,
+            attempt = retries_done + 1,
+            wait_ms = wait.as_millis() as u64,
+            "retrying an upstream call"
+        );
+        tokio::time::sleep(wait).await;
+        true
+    }
+}
