@@ -72,13 +72,23 @@ impl<F: Future> Future for Gated<F> {
         let watch = Arc::new(WakeWatch { inner: cx.waker().clone(), woken: AtomicBool::new(false) });
         let waker = Waker::from(watch.clone());
         let outcome = self.request.as_mut().poll(&mut Context::from_waker(&waker));
-        // Tokio defers the wake of a task that ran out of its cooperative budget until after
-        // the poll, so an exhausted budget also means "busy, coming straight back".
-        let busy =
-            outcome.is_pending() && (watch.woken.load(Ordering::Acquire) || !tokio::task::coop::has_budget_remaining());
-        if !busy {
-            self.gate.release();
+        if outcome.is_ready() || watch.woken.load(Ordering::Acquire) {
+            // Done, or busy and coming straight back: batches wait for a poll that ends idle.
+            if outcome.is_ready() {
+                self.gate.release();
+            }
+            return outcome;
         }
+        if !tokio::task::coop::has_budget_remaining() {
+            // Out of cooperative budget, the request cannot tell idle from busy: tokio defers the
+            // wake of a resource that refused for lack of budget until after this poll, but a
+            // budget spent to exactly zero by ready operations registers no wake at all. Holding
+            // the batches then would leave a request waiting on its own batches until something
+            // else happened to wake it. So come straight back and decide on a fresh budget.
+            cx.waker().wake_by_ref();
+            return outcome;
+        }
+        self.gate.release();
         outcome
     }
 }
@@ -102,6 +112,32 @@ mod tests {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
+    }
+
+    /// A request that spends its cooperative budget to exactly zero on ready operations, then
+    /// waits on its batch through a channel that takes no part in the budget (as DataLoader's do).
+    #[tokio::test]
+    async fn a_request_out_of_budget_still_gets_its_batches() {
+        let gate = BatchGate::new();
+        let (done_tx, done_rx) = futures::channel::oneshot::channel::<usize>();
+        let request = {
+            let gate = gate.clone();
+            async move {
+                gate.hold(Box::pin(async move {
+                    let _ = done_tx.send(7);
+                }));
+                let mut spent = 0;
+                while tokio::task::coop::has_budget_remaining() && spent < 10_000 {
+                    tokio::task::coop::consume_budget().await;
+                    spent += 1;
+                }
+                done_rx.await.unwrap()
+            }
+        };
+
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(30), gate.run(request)).await;
+
+        assert_eq!(answer.ok(), Some(7), "the held batch was never released");
     }
 
     #[tokio::test]
