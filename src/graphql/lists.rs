@@ -59,10 +59,12 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Arc<Indexed<T>>, KekaError>>,
 {
+    // The fetch runs once per request at most, but its future (the whole Keka call) is large: boxed, it stops
+    // inflating the future of every resolver that reads a list, which async-graphql moves into a box per field.
     match loaders(ctx) {
-        Ok(request) => cell(&request.lists).get_or_init(fetch).await.clone().map_err(graphql_error),
+        Ok(request) => cell(&request.lists).get_or_init(|| Box::pin(fetch())).await.clone().map_err(graphql_error),
         // Executed outside the server (no request data): fetch every time.
-        Err(_) => fetch().await.map_err(graphql_error),
+        Err(_) => Box::pin(fetch()).await.map_err(graphql_error),
     }
 }
 
