@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use async_graphql::{Context, Result};
+use async_graphql::{Context, ContextBase, Result};
 use tokio::sync::OnceCell;
 
-use super::context::{graph, loaders};
+use super::context::{RequestLoaders, graph, loaders};
 use super::error::graphql_error;
 use crate::keka::KekaError;
 use crate::keka::models::{Group, GroupFilter, GroupType, LeaveType, Location};
@@ -90,6 +90,16 @@ pub(crate) async fn group_types(ctx: &Context<'_>) -> Result<Arc<Indexed<GroupTy
         },
     )
     .await
+}
+
+/// The request's group types if they have been fetched already, without waiting (see `plain`).
+pub(crate) fn peek_group_types<'a, T>(ctx: &ContextBase<'a, T>) -> Option<&'a Indexed<GroupType>> {
+    peek(ctx, |lists| &lists.group_types)
+}
+
+fn peek<'a, T, L>(ctx: &ContextBase<'a, T>, cell: impl Fn(&RequestLists) -> &Memo<L>) -> Option<&'a Indexed<L>> {
+    let lists = &ctx.data_opt::<RequestLoaders>()?.lists;
+    cell(lists).get()?.as_deref().ok()
 }
 
 pub(crate) async fn locations(ctx: &Context<'_>) -> Result<Arc<Indexed<Location>>> {

@@ -13,6 +13,7 @@ mod entities;
 pub mod error;
 mod lists;
 mod loaders;
+mod plain;
 mod query;
 pub mod scalars;
 pub mod types;

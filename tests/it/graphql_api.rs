@@ -440,3 +440,62 @@ async fn a_cursor_far_past_the_end_is_an_empty_page_not_a_crash() {
     }
     app.stop().await;
 }
+
+/// Drops every field whose response key starts with `slow` (the fields added to force async-graphql's path).
+fn without_slow_fields(value: &mut async_graphql::Value) {
+    match value {
+        async_graphql::Value::Object(object) => {
+            object.retain(|key, _| !key.starts_with("slow"));
+            object.values_mut().for_each(without_slow_fields);
+        }
+        async_graphql::Value::List(items) => items.iter_mut().for_each(without_slow_fields),
+        _ => {}
+    }
+}
+
+/// Groups, group types and managers answered by the fast path (`graphql::plain`) are the same answers, key for key
+/// and in the same order, as async-graphql's own resolution, which a field the fast path doesn't know forces.
+#[tokio::test]
+async fn the_fast_path_answers_exactly_as_async_graphql_does() {
+    let app = spawn_app(250).await;
+    let employee_fields = "__typename id employeeNumber displayName firstName middleName lastName email jobTitle \
+         employmentStatus joiningDate exitDate resignationDate probationEndDate timeType workerType \
+         ...names ... on Employee { again: id }";
+    let group_type_fields = "__typename id name kind systemGroupTypeCode isSystemDefined";
+    let group_fields = format!(
+        "__typename id name code description glCode kind type {{ {group_type_fields} SLOW_TYPE }} \
+         ... on Group {{ label: name }} ...groupBits"
+    );
+    let template = format!(
+        "{{ employees(first: 60) {{ nodes {{ id \
+             manager {{ {employee_fields} SLOW_EMPLOYEE }} \
+             dottedLineManager {{ displayName SLOW_EMPLOYEE }} \
+             groups {{ {group_fields} SLOW_GROUP }} \
+             department {{ name type {{ name SLOW_TYPE }} SLOW_GROUP }} \
+         }} }} }} \
+         fragment names on Employee {{ shown: displayName }} \
+         fragment groupBits on Group {{ codeAgain: code }}"
+    );
+    let fast = template.replace("SLOW_EMPLOYEE", "").replace("SLOW_GROUP", "").replace("SLOW_TYPE", "");
+    let slow = template
+        .replace("SLOW_EMPLOYEE", "slowEmployee: inProbation")
+        .replace("SLOW_GROUP", "slowGroup: members(first: 1) { totalCount }")
+        .replace("SLOW_TYPE", "slowType: groups { id }");
+
+    // Parsed as async-graphql's own values, which keep the order of keys.
+    let fast_answer: async_graphql::Value = serde_json::from_value(app.query(&fast).await).unwrap();
+    let fast_text = app.query_text(&fast).await;
+    let mut slow_answer: async_graphql::Value = serde_json::from_str(&app.query_text(&slow).await).unwrap();
+    without_slow_fields(&mut slow_answer);
+
+    let answer = fast_answer.into_json().unwrap();
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let nodes = answer["data"]["employees"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 60);
+    assert!(nodes.iter().any(|node| node["manager"]["displayName"].is_string()));
+    assert!(nodes.iter().any(|node| node["dottedLineManager"]["displayName"].is_string()));
+    assert!(nodes.iter().any(|node| node["groups"][0]["type"]["kind"].is_string()));
+    assert!(nodes.iter().any(|node| node["department"]["type"]["name"].is_string()));
+    assert_eq!(fast_text, serde_json::to_string(&slow_answer).unwrap(), "the fast path changed an answer");
+    app.stop().await;
+}

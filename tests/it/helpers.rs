@@ -162,6 +162,18 @@ impl TestApp {
         self.post(serde_json::json!({ "query": query })).await
     }
 
+    /// POSTs a query and returns the response body as sent (keys in the server's order).
+    pub(crate) async fn query_text(&self, query: &str) -> String {
+        let response = self
+            .http
+            .post(format!("http://{}/graphql", self.address))
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .expect("subgraph answers");
+        response.text().await.expect("a body")
+    }
+
     pub(crate) async fn post(&self, body: serde_json::Value) -> serde_json::Value {
         let response = self
             .http

@@ -3,13 +3,15 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::parser::types::Field;
+use async_graphql::{Context, ContextSelectionSet, ID, InputType, Object, Positioned, Result, SimpleObject, Value};
 
 use super::employee::{Employee, people_connection};
 use super::enums::GroupKind;
 use crate::graphql::connection::{OffsetConnection, RelayArgs};
 use crate::graphql::context::{graph, snapshot};
 use crate::graphql::lists;
+use crate::graphql::plain::{Plain, PlainObject, nested, text};
 use crate::keka::models::{self as keka, SystemGroupType};
 
 /// A postal address.
@@ -109,6 +111,34 @@ impl Group {
         let Some(type_id) = &self.model.group_type_id else { return Ok(None) };
         Ok(lists::group_types(ctx).await?.get(type_id).cloned().map(GroupType))
     }
+
+    /// The group's type as far as it is known without waiting: `Some(None)` for a group with no type,
+    /// `None` while the request has not fetched the types.
+    fn peek_group_type(&self, ctx: &ContextSelectionSet<'_>) -> Option<Option<GroupType>> {
+        let Some(type_id) = self.model.group_type_id.as_deref() else { return Some(None) };
+        Some(lists::peek_group_types(ctx)?.get(type_id).cloned().map(GroupType))
+    }
+}
+
+impl PlainObject for Group {
+    fn plain_field(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<Value> {
+        Some(match field.node.name.node.as_str() {
+            "id" => Value::String(self.model.id.clone()),
+            "name" => text(self.model.name.as_deref()),
+            "code" => text(self.model.code.as_deref()),
+            "description" => text(self.model.description.as_deref()),
+            "glCode" => text(self.model.gl_code.as_deref()),
+            "type" => return nested(ctx, field, self.peek_group_type(ctx)?.as_ref()),
+            "kind" => match self.kind {
+                Some(kind) => kind.to_value(),
+                None => self
+                    .peek_group_type(ctx)?
+                    .map_or(GroupKind::Unknown, |group_type| group_type.group_kind())
+                    .to_value(),
+            },
+            _ => return None,
+        })
+    }
 }
 
 /// A group of people.
@@ -138,8 +168,8 @@ impl Group {
 
     /// The group's type (e.g. "Department").
     #[graphql(name = "type")]
-    async fn type_(&self, ctx: &Context<'_>) -> Result<Option<GroupType>> {
-        self.group_type(ctx).await
+    async fn type_(&self, ctx: &Context<'_>) -> Result<Option<Plain<GroupType>>> {
+        Ok(self.group_type(ctx).await?.map(Plain))
     }
 
     /// The kind of group, from its type.
@@ -147,9 +177,7 @@ impl Group {
         if let Some(kind) = self.kind {
             return Ok(kind);
         }
-        Ok(self.group_type(ctx).await?.map_or(GroupKind::Unknown, |group_type| {
-            GroupKind::from_keka(group_type.0.system_group_type, group_type.0.is_system_defined)
-        }))
+        Ok(self.group_type(ctx).await?.map_or(GroupKind::Unknown, |group_type| group_type.group_kind()))
     }
 
     /// The people in the group, in Keka's order. Leavers are left out unless `includeRelieved`.
@@ -171,6 +199,25 @@ impl Group {
 #[derive(Clone)]
 pub struct GroupType(pub Arc<keka::GroupType>);
 
+impl GroupType {
+    fn group_kind(&self) -> GroupKind {
+        GroupKind::from_keka(self.0.system_group_type, self.0.is_system_defined)
+    }
+}
+
+impl PlainObject for GroupType {
+    fn plain_field(&self, _ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<Value> {
+        Some(match field.node.name.node.as_str() {
+            "id" => Value::String(self.0.id.clone()),
+            "name" => text(self.0.name.as_deref()),
+            "kind" => self.group_kind().to_value(),
+            "systemGroupTypeCode" => self.0.system_group_type.map_or(Value::Null, |code| Value::from(code.code())),
+            "isSystemDefined" => self.0.is_system_defined.map_or(Value::Null, Value::Boolean),
+            _ => return None,
+        })
+    }
+}
+
 #[Object]
 impl GroupType {
     async fn id(&self) -> ID {
@@ -183,7 +230,7 @@ impl GroupType {
 
     /// Which of Keka's system group types this is, or `CUSTOM`.
     async fn kind(&self) -> GroupKind {
-        GroupKind::from_keka(self.0.system_group_type, self.0.is_system_defined)
+        self.group_kind()
     }
 
     /// Keka's raw `systemGroupType` number, for values this schema does not name yet.
