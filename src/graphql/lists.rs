@@ -16,7 +16,8 @@ use crate::keka::models::{Group, GroupFilter, GroupType, LeaveType, Location};
 /// A list with an index by id.
 pub(crate) struct Indexed<T> {
     items: Vec<Arc<T>>,
-    positions: HashMap<String, usize>,
+    // Ids are Keka's, not a caller's choice, and a page looks up hundreds: a fast hash rather than SipHash.
+    positions: HashMap<String, usize, foldhash::fast::RandomState>,
 }
 
 impl<T> Indexed<T> {

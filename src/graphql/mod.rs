@@ -30,6 +30,7 @@ pub use query::{EmployeesFilter, Query};
 pub type KekaSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// The schema's types, without data.
+// No async-graphql extension is registered: the fields `plain` answers would bypass an extension's per-field hooks.
 pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
     Schema::build(Query, EmptyMutation, EmptySubscription).enable_federation()
 }

@@ -1,28 +1,34 @@
-//! A fast path for objects whose selected fields can all be answered at once.
+//! A fast path for objects whose fields are mostly known at once.
 //!
 //! async-graphql resolves every object the same way: a boxed future per selected field, polled
-//! together in a `FuturesUnordered`, gathered into an `IndexMap`. For the small objects an org
-//! graph repeats hundreds of times per answer (a person's groups and their types, a manager's
-//! name) that machinery costs far more than the fields. `Plain<T>` answers such an object
-//! directly from its data when every selected field allows it, and otherwise hands the whole
-//! object to async-graphql unchanged, so the fast path never changes an answer: it only skips
-//! work. It registers as `T` itself, so the schema does not see it.
+//! together in a `FuturesUnordered`, gathered into an `IndexMap`. For the objects an org graph
+//! repeats hundreds of times per answer (people, their groups and group types, a manager's name)
+//! that machinery costs far more than the fields. `Plain<T>` answers the fields `T` knows now
+//! straight from its data; the others (a manager to look up, a connection) still go through `T`'s
+//! own resolvers, all polled together from one allocation. The answer is the one async-graphql
+//! gives, except that keys always follow the selection's order (async-graphql inserts them in the
+//! order the fields finish). It registers as `T` itself, so the schema does not see it.
 //!
 //! It walks the selection the way async-graphql's own `Fields::add_set` does (fields, fragment
 //! spreads, inline fragments with their type conditions), through the same context hooks the
 //! derive macros use. `@skip`/`@include` are already gone by then (async-graphql removes them
 //! before execution); any other directive on a field sends the object down the normal path.
+//! Fields answered here skip async-graphql's per-field extension hooks, so the schema registers
+//! no extension (see `schema_builder`).
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 
+use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::{ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 
 /// An object some of whose fields can be answered without waiting.
 pub(crate) trait PlainObject: ContainerType + Sized {
-    /// The value of `field` (an argument-free, unguarded field) if it is known now; `None` sends
-    /// the whole object down async-graphql's normal path. `ctx` is the object's selection set.
+    /// The value of `field` (an argument-free, unguarded field) if it is known now; `None` leaves the
+    /// field to `T`'s resolver. `ctx` is the object's selection set.
     fn plain_field(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<Value>;
 }
 
@@ -43,22 +49,90 @@ impl<T: PlainObject> OutputType for Plain<T> {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        match resolve_plain(ctx, &self.0) {
-            Some(value) => Ok(value),
-            None => self.0.resolve(ctx, field).await,
+        let mut slots = Vec::new();
+        if collect(ctx, &self.0, &mut slots).is_none() {
+            // Boxed, the normal path's large future stays out of lists of objects that never need it.
+            return Box::pin(self.0.resolve(ctx, field)).await;
         }
+        if slots.iter().all(|slot| matches!(slot, Slot::Ready(..))) {
+            return Ok(object_of(slots, Vec::new(), ctx));
+        }
+        resolve_pending_boxed(ctx, &self.0, slots).await
     }
 }
 
-/// The object's answer if every selected field is plain, else `None`.
+/// Boxed and type-erased: the fields' futures may hold this same type again (a manager's manager), which
+/// only a `dyn` future can contain; one box for the object replaces async-graphql's box per field.
+fn resolve_pending_boxed<'a, T: PlainObject>(
+    ctx: &'a ContextSelectionSet<'a>,
+    root: &'a T,
+    slots: Vec<Slot<'a>>,
+) -> Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + 'a>> {
+    Box::pin(resolve_pending(ctx, root, slots))
+}
+
+/// Resolves the pending fields together and answers the object.
+async fn resolve_pending<T: PlainObject>(
+    ctx: &ContextSelectionSet<'_>,
+    root: &T,
+    slots: Vec<Slot<'_>>,
+) -> ServerResult<Value> {
+    let pending: Vec<_> = slots
+        .iter()
+        .filter_map(|slot| match slot {
+            Slot::Pending(_, field) => Some(ctx.with_field(field)),
+            Slot::Ready(..) => None,
+        })
+        .collect();
+    // One future type for every field of `T`: a single allocation holds them all.
+    let resolved = futures::future::join_all(pending.iter().map(|field_ctx| root.resolve_field(field_ctx))).await;
+    Ok(object_of(slots, resolved, ctx))
+}
+
+/// The object from its slots, pending ones taking the resolved values in order.
+fn object_of(slots: Vec<Slot<'_>>, resolved: Vec<ServerResult<Option<Value>>>, ctx: &ContextSelectionSet<'_>) -> Value {
+    let mut resolved = resolved.into_iter();
+    let mut object = IndexMap::with_capacity(slots.len());
+    for slot in slots {
+        match slot {
+            Slot::Ready(key, value) => {
+                object.insert(key, value);
+            }
+            // As async-graphql does: a failed field is reported and left out.
+            Slot::Pending(key, _) => match resolved.next() {
+                Some(Ok(value)) => {
+                    object.insert(key, value.unwrap_or_default());
+                }
+                Some(Err(error)) => ctx.add_error(error),
+                None => {}
+            },
+        }
+    }
+    if object.is_empty() { Value::Null } else { Value::Object(object) }
+}
+
+/// One selected field: its value, or the field to resolve.
+enum Slot<'a> {
+    Ready(Name, Value),
+    Pending(Name, &'a Positioned<Field>),
+}
+
+/// The object's answer if every selected field is known now, else `None`.
 pub(crate) fn resolve_plain<T: PlainObject>(ctx: &ContextSelectionSet<'_>, root: &T) -> Option<Value> {
-    let mut object = async_graphql::indexmap::IndexMap::new();
-    collect(ctx, root, &mut object)?;
+    let mut slots = Vec::new();
+    collect(ctx, root, &mut slots)?;
+    let mut object = IndexMap::with_capacity(slots.len());
+    for slot in slots {
+        match slot {
+            Slot::Ready(key, value) => object.insert(key, value),
+            Slot::Pending(..) => return None,
+        };
+    }
     // async-graphql answers an object with no field as null; leave that rare case to it.
     (!object.is_empty()).then_some(Value::Object(object))
 }
 
-/// A nested plain object (or null) for `field` of the object whose selection set is `ctx`.
+/// A nested object known now (or null) for `field` of the object whose selection set is `ctx`.
 pub(crate) fn nested<T: PlainObject>(
     ctx: &ContextSelectionSet<'_>,
     field: &Positioned<Field>,
@@ -69,39 +143,42 @@ pub(crate) fn nested<T: PlainObject>(
     resolve_plain(&field_ctx.with_selection_set(&field.node.selection_set), value)
 }
 
-fn collect<T: PlainObject>(
-    ctx: &ContextSelectionSet<'_>,
-    root: &T,
-    object: &mut async_graphql::indexmap::IndexMap<Name, Value>,
-) -> Option<()> {
+/// The selection's fields in order; `None` when something needs async-graphql's own path: a
+/// directive on a field, or one response key selected twice (which it merges).
+fn collect<'a, T: PlainObject>(ctx: &ContextSelectionSet<'a>, root: &T, slots: &mut Vec<Slot<'a>>) -> Option<()> {
     for selection in &ctx.item.node.items {
         match &selection.node {
             Selection::Field(field) => {
                 if !field.node.directives.is_empty() {
                     return None;
                 }
-                let key = field.node.response_key().node.clone();
-                // The same key twice needs async-graphql's merging of the two selections.
-                if object.contains_key(&key) {
+                let key = &field.node.response_key().node;
+                let taken = slots.iter().any(|slot| match slot {
+                    Slot::Ready(taken, _) | Slot::Pending(taken, _) => taken == key,
+                });
+                if taken {
                     return None;
                 }
-                let value = if field.node.name.node == "__typename" {
-                    Value::String(root.introspection_type_name().into_owned())
+                let slot = if field.node.name.node == "__typename" {
+                    Slot::Ready(key.clone(), Value::String(root.introspection_type_name().into_owned()))
                 } else {
-                    root.plain_field(ctx, field)?
+                    match root.plain_field(ctx, field) {
+                        Some(value) => Slot::Ready(key.clone(), value),
+                        None => Slot::Pending(key.clone(), field),
+                    }
                 };
-                object.insert(key, value);
+                slots.push(slot);
             }
             Selection::FragmentSpread(spread) => {
                 let fragment = ctx.query_env.fragments.get(&spread.node.fragment_name.node)?;
                 if applies(ctx, root, Some(fragment.node.type_condition.node.on.node.as_str())) {
-                    collect(&ctx.with_selection_set(&fragment.node.selection_set), root, object)?;
+                    collect(&ctx.with_selection_set(&fragment.node.selection_set), root, slots)?;
                 }
             }
             Selection::InlineFragment(fragment) => {
                 let condition = fragment.node.type_condition.as_ref().map(|condition| condition.node.on.node.as_str());
                 if applies(ctx, root, condition) {
-                    collect(&ctx.with_selection_set(&fragment.node.selection_set), root, object)?;
+                    collect(&ctx.with_selection_set(&fragment.node.selection_set), root, slots)?;
                 }
             }
         }

@@ -10,6 +10,7 @@ use super::connection::{OffsetConnection, RelayArgs, ValidArgs, connection_from_
 use super::context::{directory, graph, snapshot};
 use super::error::{bad_user_input, graphql_error};
 use super::lists;
+use super::plain::Plain;
 use super::types::directory::{
     AccessReview, DirectoryAccount, DirectoryAccountStatus, DirectoryTeam, accounts_connection, find_account,
 };
@@ -45,8 +46,8 @@ pub struct Query;
 #[Object]
 impl Query {
     /// An employee by Keka id; null if there is none.
-    async fn employee(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Employee>> {
-        Employee::load(ctx, &id).await
+    async fn employee(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Plain<Employee>>> {
+        Ok(Employee::load(ctx, &id).await?.map(Plain))
     }
 
     /// An employee by work email (case-insensitive); null if there is none.
@@ -66,7 +67,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<EmployeesFilter>,
-    ) -> Result<OffsetConnection<Employee>> {
+    ) -> Result<OffsetConnection<Plain<Employee>>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
         let filter = filter.unwrap_or_default();
         if let Some(search) = &filter.search
@@ -82,13 +83,15 @@ impl Query {
             && let Some(snapshot) = graph(ctx).snapshot.fresh()
         {
             // Everyone is already in memory, in Keka's order: no need to ask again.
-            return Ok(connection_from_slice(snapshot.employees(), &args, |employee| Employee(employee.clone())));
+            return Ok(connection_from_slice(snapshot.employees(), &args, |employee| {
+                Plain(Employee(employee.clone()))
+            }));
         }
         match employees_from_keka_pages(ctx, &keka_filter, &args).await {
             Err(error) if keka_filter == EmployeeFilter::default() => match graph(ctx).snapshot.stale_if_error() {
                 // Keka is failing: everyone as of the last snapshot, within the stale-if-error bound.
                 Some(snapshot) => {
-                    Ok(connection_from_slice(snapshot.employees(), &args, |employee| Employee(employee.clone())))
+                    Ok(connection_from_slice(snapshot.employees(), &args, |employee| Plain(Employee(employee.clone()))))
                 }
                 None => Err(error),
             },
@@ -220,8 +223,8 @@ impl Query {
     }
 
     #[graphql(entity)]
-    async fn find_employee_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Employee> {
-        entity(ctx, Employee::load(ctx, &id).await)
+    async fn find_employee_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Plain<Employee>> {
+        entity(ctx, Employee::load(ctx, &id).await).map(Plain)
     }
 
     /// Federation: an employee by work email (case-insensitive), for subgraphs that know people by email.
@@ -323,7 +326,7 @@ async fn employees_from_keka_pages(
     ctx: &Context<'_>,
     filter: &EmployeeFilter,
     args: &ValidArgs,
-) -> Result<OffsetConnection<Employee>> {
+) -> Result<OffsetConnection<Plain<Employee>>> {
     let keka = &graph(ctx).keka;
     let page_size = keka.client().config().page_size.clamp(1, PageRequest::MAX_SIZE) as usize;
     // A cursor far past the end must not overflow the page number (the page then simply comes back empty).
@@ -354,7 +357,7 @@ async fn employees_from_keka_pages(
         for position in window.start..window.end {
             let page = &pages[(page_of(position) - numbers[0]) as usize];
             if let Some(employee) = page.items.get(position % page_size) {
-                nodes.push(Employee(employee.clone()));
+                nodes.push(Plain(Employee(employee.clone())));
             }
         }
     }
@@ -367,7 +370,7 @@ async fn employees_from_snapshot(
     ctx: &Context<'_>,
     filter: &EmployeesFilter,
     args: &ValidArgs,
-) -> Result<OffsetConnection<Employee>> {
+) -> Result<OffsetConnection<Plain<Employee>>> {
     let snapshot = snapshot(ctx).await?;
     let today = graph(ctx).today.date();
     let mut people: Vec<Arc<KekaEmployee>> = match (&filter.group_id, &filter.office_id) {
@@ -413,5 +416,5 @@ async fn employees_from_snapshot(
         let changed: HashSet<&str> = changed.iter().map(|employee| employee.id.as_str()).collect();
         people.retain(|employee| changed.contains(employee.id.as_str()));
     }
-    Ok(connection_from_slice(&people, args, |employee| Employee(employee.clone())))
+    Ok(connection_from_slice(&people, args, |employee| Plain(Employee(employee.clone()))))
 }

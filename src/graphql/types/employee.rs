@@ -82,11 +82,11 @@ pub(crate) fn people_connection(
     mut people: Vec<Arc<keka::Employee>>,
     include_relieved: bool,
     args: &ValidArgs,
-) -> OffsetConnection<Employee> {
+) -> OffsetConnection<Plain<Employee>> {
     if !include_relieved {
         people.retain(|employee| is_working(employee));
     }
-    connection_from_slice(&people, args, |employee| Employee(employee.clone()))
+    connection_from_slice(&people, args, |employee| Plain(Employee(employee.clone())))
 }
 
 /// "First Last" from whichever parts exist.
@@ -315,7 +315,7 @@ impl Employee {
         last: Option<i32>,
         before: Option<String>,
         #[graphql(default = false)] include_relieved: bool,
-    ) -> Result<OffsetConnection<Employee>> {
+    ) -> Result<OffsetConnection<Plain<Employee>>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
         Ok(people_connection(snapshot(ctx).await?.direct_reports(&self.0.id), include_relieved, &args))
     }

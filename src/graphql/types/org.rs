@@ -189,7 +189,7 @@ impl Group {
         last: Option<i32>,
         before: Option<String>,
         #[graphql(default = false)] include_relieved: bool,
-    ) -> Result<OffsetConnection<Employee>> {
+    ) -> Result<OffsetConnection<Plain<Employee>>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
         Ok(people_connection(snapshot(ctx).await?.group_members(&self.model.id), include_relieved, &args))
     }
@@ -306,7 +306,7 @@ impl Office {
         last: Option<i32>,
         before: Option<String>,
         #[graphql(default = false)] include_relieved: bool,
-    ) -> Result<OffsetConnection<Employee>> {
+    ) -> Result<OffsetConnection<Plain<Employee>>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
         let people = match self.group_id(ctx).await? {
             Some(group_id) => snapshot(ctx).await?.group_members(&group_id),

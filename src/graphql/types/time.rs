@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result};
 use chrono::NaiveDate;
 
+use crate::graphql::plain::Plain;
 use crate::graphql::scalars::{Date, DateTime};
 
 use super::employee::Employee;
@@ -66,9 +67,9 @@ impl TimeoffRequest {
     }
 
     /// Who asked for the time off.
-    async fn employee(&self, ctx: &Context<'_>) -> Result<Option<Employee>> {
+    async fn employee(&self, ctx: &Context<'_>) -> Result<Option<Plain<Employee>>> {
         match &self.0.employee_identifier {
-            Some(id) => Employee::load(ctx, id).await,
+            Some(id) => Ok(Employee::load(ctx, id).await?.map(Plain)),
             None => Ok(None),
         }
     }
