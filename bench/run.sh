@@ -129,7 +129,7 @@ start_subgraph() {
   port=$(free_port)
   LISTEN_ADDR="127.0.0.1:$port" KEKA_BASE_URL="$origin/api/v1" KEKA_TOKEN_URL="$origin/connect/token" \
     KEKA_CLIENT_ID=sandbox-client-id KEKA_CLIENT_SECRET=sandbox-client-secret KEKA_API_KEY=sandbox-api-key \
-    KEKA_RATE_LIMIT_PER_MINUTE="$limit" KEKA_MAX_RATE_LIMIT_WAIT_SECS=120 CACHE_TTL_SECS="$CACHE_TTL" \
+    KEKA_RATE_LIMIT_PER_MINUTE="$limit" KEKA_MAX_RATE_LIMIT_WAIT_SECS=120 REQUEST_DEADLINE_SECS=150 CACHE_TTL_SECS="$CACHE_TTL" \
     RUST_LOG=warn "$BIN" serve >"$RAW/$name.subgraph.log" 2>&1 &
   SG_PID=$!
   PIDS+=("$SG_PID")
