@@ -835,7 +835,7 @@ def report(results, extra):
     total = len(records)
     deadline = c["deadline"]
     status_counts, code_errors, code_responses, shapes = {}, {}, {}, {}
-    over_deadline, client_timeouts, over_30 = [], 0, 0
+    over_deadline, client_timeouts, over_30, cut_off = [], 0, 0, []
     for rec in records:
         _, kind, phase, t, latency, status, transport, codes, shape, wrong = rec
         key = str(status) if status else f"no answer ({transport})"
@@ -851,6 +851,9 @@ def report(results, extra):
             over_deadline.append(rec)
         if latency > 30:
             over_30 += 1
+        # The subgraph's net at deadline + 2 s: upstream calls should have ended by the deadline itself.
+        if status == 504 or "REQUEST_TIMEOUT" in codes:
+            cut_off.append(rec)
     latencies = [r[4] for r in records if r[5]]
     legit = [r for r in records if not r[1].startswith("h_")]
     hostile = [r for r in records if r[1].startswith("h_")]
@@ -882,6 +885,9 @@ def report(results, extra):
         reasons.append(f"{extra['panics']} panic line(s) in the subgraph's log")
     if over_deadline:
         reasons.append(f"{len(over_deadline)} request(s) exceeded the {deadline:.0f} s deadline")
+    if cut_off:
+        reasons.append(f"{len(cut_off)} request(s) cut off by the subgraph's net (504 REQUEST_TIMEOUT) instead of "
+                       "ending at their deadline: " + ", ".join(f"#{r[0]} {r[1]} in {r[2]}" for r in cut_off[:5]))
     if results.get("stuck_workers"):
         reasons.append(f"{results['stuck_workers']} load worker(s) still blocked after the drain")
     if keka_429_all:
@@ -1109,7 +1115,8 @@ def report(results, extra):
     w("")
     w(f"**{verdict}**" + (" — " + "; ".join(reasons) if reasons else ""))
     w("")
-    w("PASS needs: the process alive to the end; no panic in its log; no request over the deadline; no Keka 429 (sandbox "
+    w("PASS needs: the process alive to the end; no panic in its log; no request over the deadline, none cut off by the "
+      "subgraph's net (504 REQUEST_TIMEOUT); no Keka 429 (sandbox "
       "counter); /healthz and /readyz 200 and the clean queries equal to their warm-up answers after recovery; none of the "
       "secrets (client secret, API key, Keeper token) in the log or in any response; every error-free answer equal to the "
       "clean one; every hostile request refused with its expected status and code.")

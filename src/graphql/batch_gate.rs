@@ -32,9 +32,17 @@ impl BatchGate {
 
     fn release(&self) {
         let batches = std::mem::take(&mut *self.held.lock().unwrap_or_else(PoisonError::into_inner));
+        if !batches.is_empty() {
+            tracing::debug!(batches = batches.len(), "released DataLoader batches");
+        }
         for batch in batches {
             tokio::spawn(batch);
         }
+    }
+
+    /// Batches held now (for the log line of a request cut off by the net).
+    pub fn held(&self) -> usize {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Runs the request, releasing held batches whenever it goes idle (and when it ends).

@@ -35,6 +35,7 @@ impl Loader<String> for EmployeeLoader {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
+        tracing::debug!(ids = ids.len(), "loading a batch of employees");
         match self.keka.employees_by_ids(ids).await {
             Ok(found) => Ok(found),
             // Keka is failing: an org snapshot within the stale-if-error bound still knows these people.

@@ -186,13 +186,11 @@ impl CachedKeka {
         missing.sort_unstable();
         missing.dedup();
         let batch = self
-            .employee_batches
-            .try_get_with(missing.clone(), async {
+            .through("employee_batches", &self.employee_batches, missing.clone(), async {
                 let employees = self.client.employees_by_ids(&missing).await?;
                 Ok::<_, KekaError>(Arc::new(self.remember_employees(employees).await))
             })
-            .await
-            .map_err(unshare)?;
+            .await?;
         self.employee_batches.invalidate(&missing).await;
         for employee in batch.iter() {
             found.insert(employee.id.clone(), employee.clone());
@@ -243,16 +241,14 @@ impl CachedKeka {
     pub async fn employee_by_work_email(&self, email: &str) -> Result<Option<Shared<Employee>>, KekaError> {
         let key = email.trim().to_lowercase();
         let id = self
-            .employee_ids_by_email
-            .try_get_with(key.clone(), async {
+            .through("employee_ids_by_email", &self.employee_ids_by_email, key.clone(), async {
                 let employee = self.client.employee_by_work_email(&key).await?;
                 Ok::<_, KekaError>(match employee {
                     Some(employee) => Some(self.remember_employees(vec![employee]).await.remove(0).id.clone()),
                     None => None,
                 })
             })
-            .await
-            .map_err(unshare)?;
+            .await?;
         match id {
             Some(id) => self.employee(&id).await,
             None => Ok(None),

@@ -135,7 +135,11 @@ async fn checked_and_executed(
     let cut_off = state.request_deadline + DEADLINE_MARGIN;
     let Ok(mut response) = tokio::time::timeout(cut_off, tally.scope(gate.run(state.schema.execute(request)))).await
     else {
-        tracing::error!(cut_off_ms = cut_off.as_millis() as u64, "a request overran its deadline and was cut off");
+        tracing::error!(
+            cut_off_ms = cut_off.as_millis() as u64,
+            held_batches = gate.held(),
+            "a request overran its deadline and was cut off"
+        );
         let body = error_body("the request did not finish within its deadline", "REQUEST_TIMEOUT");
         return ((StatusCode::GATEWAY_TIMEOUT, Json(body)).into_response(), Outcome::Failed, operation);
     };

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use keka_subgraph::keka::models::{EmploymentStatus, JobStatus};
-use keka_subgraph::keka::{CacheConfig, CachedKeka, EmployeeFilter, KekaClient, KekaError, PageRequest};
+use keka_subgraph::keka::{CacheConfig, CachedKeka, EmployeeFilter, KekaClient, KekaError, PageRequest, RequestTally};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
@@ -578,4 +578,44 @@ async fn large_id_batches_are_chunked() {
         let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
         assert!(query["employeeIds"].split(',').count() <= 50);
     }
+}
+
+/// Two requests needing the same ids share one Keka call. The one whose deadline comes first must leave at it, not
+/// wait for the other's slower call (the soak's last cut-offs: a second-level manager batch joined another request's).
+#[tokio::test]
+async fn a_request_sharing_a_slower_batch_of_ids_leaves_at_its_own_deadline() {
+    let server = MockServer::start().await;
+    mount_token(&server, "token-1", 3600).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/hris/employees"))
+        .and(query_param("employeeIds", "emp-1,emp-2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(envelope(serde_json::json!([employee_json("emp-1"), employee_json("emp-2")]), 1, 1, 2))
+                .set_delay(Duration::from_secs(60)),
+        )
+        .mount(&server)
+        .await;
+    let keka = CachedKeka::new(client(&server), CacheConfig::default());
+    let ids = vec!["emp-1".to_owned(), "emp-2".to_owned()];
+
+    // The first request, with no deadline, starts the batch and waits on Keka's slow answer.
+    let first = tokio::spawn({
+        let (keka, ids) = (keka.clone(), ids.clone());
+        async move { keka.employees_by_ids(&ids).await }
+    });
+    for _ in 0..1000 {
+        if !api_requests(&server).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(api_requests(&server).await.len(), 1, "the first request's batch reached Keka");
+    let second = RequestTally::with_deadline(Duration::from_millis(200)).scope(keka.employees_by_ids(&ids));
+    let second = tokio::time::timeout(Duration::from_secs(30), second).await.expect("the second request left");
+
+    assert!(matches!(&second, Err(error) if error.to_string().contains("deadline")), "{second:?}");
+    assert!(!first.is_finished(), "the shared call is still running for the first request");
+    assert_eq!(api_requests(&server).await.len(), 1, "the second request joined the first's call");
+    first.abort();
 }
