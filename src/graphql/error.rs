@@ -8,6 +8,7 @@ use async_graphql::{Error, ErrorExtensions};
 
 use crate::keeper::KeeperError;
 use crate::keka::KekaError;
+use crate::upstream::RequestTally;
 
 /// The `extensions.code` values this subgraph emits.
 pub mod code {
@@ -57,7 +58,11 @@ pub fn from_keka(error: &KekaError) -> Error {
         }
         KekaError::InvalidRequest(_) => (code::INTERNAL_SERVER_ERROR, "this subgraph built an invalid Keka request"),
     };
-    tracing::warn!(code, error = %error, "Keka call failed");
+    if RequestTally::first_failure_of(code) {
+        tracing::warn!(code, error = %error, "Keka call failed");
+    } else {
+        tracing::debug!(code, error = %error, "Keka call failed");
+    }
     Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
 }
 
@@ -80,7 +85,11 @@ pub fn from_keeper(error: &KeeperError) -> Error {
         }
         KeeperError::Config(_) => (code::INTERNAL_SERVER_ERROR, "the Keeper directory is misconfigured"),
     };
-    tracing::warn!(code, error = %error, "Keeper call failed");
+    if RequestTally::first_failure_of(code) {
+        tracing::warn!(code, error = %error, "Keeper call failed");
+    } else {
+        tracing::debug!(code, error = %error, "Keeper call failed");
+    }
     Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
 }
 

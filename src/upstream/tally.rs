@@ -20,6 +20,8 @@ struct Counts {
     requests: AtomicU64,
     /// Age in milliseconds of the oldest stale value served, plus one (0: none).
     stale_millis_plus_one: AtomicU64,
+    /// Failure kinds this request has already logged at WARN.
+    failures_logged: std::sync::Mutex<Vec<&'static str>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -83,6 +85,21 @@ impl RequestTally {
         let _outside_any_scope = CURRENT.try_with(|counts| counts.requests.fetch_add(1, Ordering::Relaxed));
     }
 
+    /// True the first time the current request meets a failure of this kind (and outside any request): a page
+    /// whose hundred fields fail alike logs one warning, not a hundred.
+    pub fn first_failure_of(kind: &'static str) -> bool {
+        CURRENT
+            .try_with(|counts| {
+                let mut logged = counts.failures_logged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let first = !logged.contains(&kind);
+                if first {
+                    logged.push(kind);
+                }
+                first
+            })
+            .unwrap_or(true)
+    }
+
     /// Called when a value past its TTL is served (grace period or stale-if-error).
     pub(crate) fn record_stale(age: Duration) {
         let millis = u64::try_from(age.as_millis()).unwrap_or(u64::MAX - 1) + 1;
@@ -94,3 +111,27 @@ impl RequestTally {
 /// The current work's deadline passed while it waited on something it shares with other work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeadlinePassed;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failure_kind_is_first_once_per_request() {
+        let firsts = RequestTally::new()
+            .scope(async {
+                [
+                    RequestTally::first_failure_of("UPSTREAM_UNAVAILABLE"),
+                    RequestTally::first_failure_of("UPSTREAM_UNAVAILABLE"),
+                    RequestTally::first_failure_of("UPSTREAM_RATE_LIMITED"),
+                ]
+            })
+            .await;
+        let in_another_request =
+            RequestTally::new().scope(async { RequestTally::first_failure_of("UPSTREAM_UNAVAILABLE") }).await;
+
+        assert_eq!(firsts, [true, false, true]);
+        assert!(in_another_request);
+        assert!(RequestTally::first_failure_of("UPSTREAM_UNAVAILABLE"), "outside any request, always logged");
+    }
+}
