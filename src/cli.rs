@@ -57,7 +57,7 @@ pub struct ServeArgs {
     /// How long a stale org snapshot is still served while it is rebuilt, in seconds.
     #[arg(long, env = "SNAPSHOT_GRACE_SECS", default_value_t = 600)]
     pub snapshot_grace_secs: u64,
-    /// How long past its TTL a snapshot is still served when Keka fails to rebuild it (stale-if-error), in seconds.
+    /// How long past its TTL a snapshot or small list is still served when Keka fails to reload it (stale-if-error), in seconds.
     #[arg(long, env = "STALE_IF_ERROR_SECS", default_value_t = 3600)]
     pub stale_if_error_secs: u64,
     /// Largest `first`/`last` on a connection.

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use moka::future::Cache;
@@ -25,6 +25,9 @@ use crate::upstream::RequestTally;
 #[derive(Debug, Clone, Copy)]
 pub struct CacheConfig {
     pub ttl: Duration,
+    /// How long past the TTL the last good copy of a small list (groups, group types, departments, locations,
+    /// job titles, leave types) is still served, marked stale, when reloading it fails. Zero: never.
+    pub stale_if_error: Duration,
     /// Upper bound on cached employees (by id).
     pub max_employees: u64,
     /// Upper bound on cached list answers (pages, windows, per-job candidate lists…).
@@ -33,7 +36,12 @@ pub struct CacheConfig {
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        Self { ttl: Duration::from_secs(300), max_employees: 100_000, max_lists: 10_000 }
+        Self {
+            ttl: Duration::from_secs(300),
+            stale_if_error: Duration::ZERO,
+            max_employees: 100_000,
+            max_lists: 10_000,
+        }
     }
 }
 
@@ -53,12 +61,12 @@ pub struct CachedKeka {
     employee_pages: Cache<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
     employee_lists: Cache<EmployeeFilter, Shared<Vec<Shared<Employee>>>>,
     employee_ids_by_email: Cache<String, Option<String>>,
-    groups: Cache<GroupFilter, Shared<Vec<Group>>>,
-    group_types: Cache<(), Shared<Vec<GroupType>>>,
-    departments: Cache<(), Shared<Vec<Department>>>,
-    locations: Cache<(), Shared<Vec<Location>>>,
-    job_titles: Cache<(), Shared<Vec<JobTitle>>>,
-    leave_types: Cache<(), Shared<Vec<LeaveType>>>,
+    groups: ListCache<GroupFilter, Shared<Vec<Group>>>,
+    group_types: ListCache<(), Shared<Vec<GroupType>>>,
+    departments: ListCache<(), Shared<Vec<Department>>>,
+    locations: ListCache<(), Shared<Vec<Location>>>,
+    job_titles: ListCache<(), Shared<Vec<JobTitle>>>,
+    leave_types: ListCache<(), Shared<Vec<LeaveType>>>,
     leave_requests: Cache<WindowKey, Shared<Vec<Shared<LeaveRequest>>>>,
     leave_balances: Cache<Vec<String>, Shared<Vec<EmployeeLeaveBalances>>>,
     attendance: Cache<WindowKey, Shared<Vec<AttendanceDay>>>,
@@ -85,7 +93,59 @@ where
     Cache::builder().name(name).max_capacity(capacity).time_to_live(ttl).build()
 }
 
+/// A small list's cache: a TTL cache, plus the last good copy of each list, kept `stale_if_error` past the TTL to be
+/// served (marked stale) when a reload fails.
+#[derive(Clone)]
+struct ListCache<K, V> {
+    fresh: Cache<K, V>,
+    last_good: moka::sync::Cache<K, (Instant, V)>,
+    /// The oldest a last good copy may be when served.
+    bound: Duration,
+}
+
+impl<K, V> ListCache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn new(name: &str, capacity: u64, ttl: Duration, stale_if_error: Duration) -> Self {
+        let bound = ttl.saturating_add(stale_if_error);
+        let last_good = moka::sync::Cache::builder().max_capacity(capacity).time_to_live(bound).build();
+        Self { fresh: cache(name, capacity, ttl), last_good, bound }
+    }
+}
+
 impl CachedKeka {
+    /// A small list through its cache; while Keka fails, its last good copy within the stale-if-error bound.
+    async fn list<K, V, F>(&self, name: &'static str, lists: &ListCache<K, V>, key: K, load: F) -> Result<V, KekaError>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        F: Future<Output = Result<V, KekaError>>,
+    {
+        let loaded = self
+            .through(name, &lists.fresh, key.clone(), async {
+                let value = load.await?;
+                lists.last_good.insert(key.clone(), (Instant::now(), value.clone()));
+                Ok(value)
+            })
+            .await;
+        let error = match loaded {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        match lists.last_good.get(&key) {
+            Some((loaded_at, value)) if loaded_at.elapsed() <= lists.bound && !lists.bound.is_zero() => {
+                RequestTally::record_stale(loaded_at.elapsed());
+                if RequestTally::first_failure_of("stale list") {
+                    tracing::warn!(list = name, %error, "Keka failed; answering from the last good copy of a list");
+                }
+                Ok(value)
+            }
+            _ => Err(error),
+        }
+    }
+
     /// A cache lookup that loads on a miss (concurrent misses of one key share one load) and counts hits and misses.
     async fn through<K, V, F>(&self, name: &'static str, cache: &Cache<K, V>, key: K, load: F) -> Result<V, KekaError>
     where
@@ -115,7 +175,7 @@ fn unshare(error: Arc<KekaError>) -> KekaError {
 
 impl CachedKeka {
     pub fn new(client: KekaClient, config: CacheConfig) -> Self {
-        let CacheConfig { ttl, max_employees, max_lists } = config;
+        let CacheConfig { ttl, stale_if_error, max_employees, max_lists } = config;
         Self {
             client,
             employees: cache("employees", max_employees, ttl),
@@ -124,12 +184,12 @@ impl CachedKeka {
             employee_pages: cache("employee_pages", max_lists, ttl),
             employee_lists: cache("employee_lists", 64, ttl),
             employee_ids_by_email: cache("employee_ids_by_email", max_employees, ttl),
-            groups: cache("groups", 64, ttl),
-            group_types: cache("group_types", 1, ttl),
-            departments: cache("departments", 1, ttl),
-            locations: cache("locations", 1, ttl),
-            job_titles: cache("job_titles", 1, ttl),
-            leave_types: cache("leave_types", 1, ttl),
+            groups: ListCache::new("groups", 64, ttl, stale_if_error),
+            group_types: ListCache::new("group_types", 1, ttl, stale_if_error),
+            departments: ListCache::new("departments", 1, ttl, stale_if_error),
+            locations: ListCache::new("locations", 1, ttl, stale_if_error),
+            job_titles: ListCache::new("job_titles", 1, ttl, stale_if_error),
+            leave_types: ListCache::new("leave_types", 1, ttl, stale_if_error),
             leave_requests: cache("leave_requests", max_lists, ttl),
             leave_balances: cache("leave_balances", max_lists, ttl),
             attendance: cache("attendance", max_lists, ttl),
@@ -256,31 +316,28 @@ impl CachedKeka {
     }
 
     pub async fn groups(&self, filter: &GroupFilter) -> Result<Shared<Vec<Group>>, KekaError> {
-        self.through("groups", &self.groups, filter.clone(), async { self.client.groups(filter).await.map(Arc::new) })
+        self.list("groups", &self.groups, filter.clone(), async { self.client.groups(filter).await.map(Arc::new) })
             .await
     }
 
     pub async fn group_types(&self) -> Result<Shared<Vec<GroupType>>, KekaError> {
-        self.through("group_types", &self.group_types, (), async { self.client.group_types().await.map(Arc::new) })
-            .await
+        self.list("group_types", &self.group_types, (), async { self.client.group_types().await.map(Arc::new) }).await
     }
 
     pub async fn departments(&self) -> Result<Shared<Vec<Department>>, KekaError> {
-        self.through("departments", &self.departments, (), async { self.client.departments().await.map(Arc::new) })
-            .await
+        self.list("departments", &self.departments, (), async { self.client.departments().await.map(Arc::new) }).await
     }
 
     pub async fn locations(&self) -> Result<Shared<Vec<Location>>, KekaError> {
-        self.through("locations", &self.locations, (), async { self.client.locations().await.map(Arc::new) }).await
+        self.list("locations", &self.locations, (), async { self.client.locations().await.map(Arc::new) }).await
     }
 
     pub async fn job_titles(&self) -> Result<Shared<Vec<JobTitle>>, KekaError> {
-        self.through("job_titles", &self.job_titles, (), async { self.client.job_titles().await.map(Arc::new) }).await
+        self.list("job_titles", &self.job_titles, (), async { self.client.job_titles().await.map(Arc::new) }).await
     }
 
     pub async fn leave_types(&self) -> Result<Shared<Vec<LeaveType>>, KekaError> {
-        self.through("leave_types", &self.leave_types, (), async { self.client.leave_types().await.map(Arc::new) })
-            .await
+        self.list("leave_types", &self.leave_types, (), async { self.client.leave_types().await.map(Arc::new) }).await
     }
 
     pub async fn leave_requests(

@@ -100,7 +100,7 @@ impl Application {
     pub async fn build(settings: ServerSettings, sandbox: Option<RunningSandbox>) -> anyhow::Result<Self> {
         let upstream_metrics = Arc::new(UpstreamMetrics::default());
         let client = KekaClient::with_metrics(settings.keka.clone(), upstream_metrics.clone())?;
-        let keka = CachedKeka::new(client, settings.cache);
+        let keka = CachedKeka::new(client, CacheConfig { stale_if_error: settings.stale_if_error, ..settings.cache });
         let snapshot = OrgSnapshot::source(keka.clone(), settings.freshness());
         let directory = match &settings.keeper {
             Some(config) => {

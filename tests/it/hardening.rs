@@ -302,6 +302,37 @@ async fn while_keka_fails_the_last_snapshot_is_served_and_marked_stale_within_th
     app.stop().await;
 }
 
+#[tokio::test]
+async fn while_keka_fails_small_lists_are_served_from_their_last_good_copy_within_the_bound() {
+    const LISTS: &str = "{ groups { name type { name } } groupTypes { name } offices { name } timeoffTypes { name } }";
+    // A zero TTL: every list is reloaded, and Keka is down by the second request.
+    let app = spawn_app_with(20, |settings| settings.cache.ttl = Duration::ZERO).await;
+    let fresh = app.query(LISTS).await;
+    assert!(fresh.get("errors").is_none(), "{fresh}");
+    assert!(fresh["data"]["groups"].as_array().is_some_and(|groups| !groups.is_empty()));
+
+    app.set_keka_faults(json!({ "error_rate": 1.0 })).await;
+    let (status, headers, stale) = post_with(&app, LISTS, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(stale.get("errors").is_none(), "{stale}");
+    assert_eq!(stale["data"], fresh["data"]);
+    assert_eq!(stale["extensions"]["dataFreshness"]["stale"], true);
+    assert!(headers.get("x-data-stale").unwrap().to_str().unwrap().starts_with("age="));
+    app.stop().await;
+
+    // With no stale-if-error allowance the same outage is an error.
+    let app = spawn_app_with(20, |settings| {
+        settings.cache.ttl = Duration::ZERO;
+        settings.stale_if_error = Duration::ZERO;
+    })
+    .await;
+    assert!(app.query(LISTS).await.get("errors").is_none());
+    app.set_keka_faults(json!({ "error_rate": 1.0 })).await;
+    let failed = app.query(LISTS).await;
+    assert!(!codes(&failed).is_empty() && codes(&failed).iter().all(|code| code == "UPSTREAM_UNAVAILABLE"), "{failed}");
+    app.stop().await;
+}
+
 /// Every answer under a fault is JSON with coded errors only; once the fault is cleared the same query succeeds.
 async fn survives(app: &TestApp, faults: Value, allowed: &[&str]) {
     app.set_keka_faults(faults.clone()).await;
