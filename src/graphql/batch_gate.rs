@@ -8,16 +8,26 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures::future::BoxFuture;
 
-/// Batches held until the request goes idle.
+/// Batches held until the request goes idle and none of its batches is still running.
 #[derive(Clone, Default)]
 pub struct BatchGate {
-    held: Arc<Mutex<Vec<BoxFuture<'static, ()>>>>,
+    state: Arc<GateState>,
+}
+
+#[derive(Default)]
+struct GateState {
+    held: Mutex<Vec<BoxFuture<'static, ()>>>,
+    /// Batches released and not finished. Their answers may ask for more keys (the managers of the people a batch
+    /// brought), so new batches wait for them: one wave of look-ups, not one per batch that happened to end first.
+    running: AtomicUsize,
+    /// The request's task, woken when the last running batch ends while others are held.
+    request: Mutex<Option<Waker>>,
 }
 
 impl BatchGate {
@@ -27,25 +37,39 @@ impl BatchGate {
 
     /// The DataLoader spawner: holds the batch instead of starting it.
     pub fn hold(&self, batch: BoxFuture<'static, ()>) {
-        self.held.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+        self.state.held.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
     }
 
     fn release(&self) {
-        let batches = std::mem::take(&mut *self.held.lock().unwrap_or_else(PoisonError::into_inner));
+        let batches = std::mem::take(&mut *self.state.held.lock().unwrap_or_else(PoisonError::into_inner));
         if !batches.is_empty() {
             tracing::debug!(batches = batches.len(), "released DataLoader batches");
         }
         for batch in batches {
-            tokio::spawn(batch);
+            self.state.running.fetch_add(1, Ordering::SeqCst);
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                batch.await;
+                // Counted down before looking for held batches, so either the request sees none running when it
+                // goes idle, or this sees what it held and wakes it.
+                let last = state.running.fetch_sub(1, Ordering::SeqCst) == 1;
+                let waiting = !state.held.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+                if last
+                    && waiting
+                    && let Some(request) = state.request.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+                {
+                    request.wake_by_ref();
+                }
+            });
         }
     }
 
     /// Batches held now (for the log line of a request cut off by the net).
     pub fn held(&self) -> usize {
-        self.held.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.state.held.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    /// Runs the request, releasing held batches whenever it goes idle (and when it ends).
+    /// Runs the request, releasing held batches whenever it goes idle with none running (and when it ends).
     pub fn run<F: Future>(&self, request: F) -> Gated<F> {
         Gated { request: Box::pin(request), gate: self.clone() }
     }
@@ -77,6 +101,12 @@ impl<F: Future> Future for Gated<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        {
+            let mut request = self.gate.state.request.lock().unwrap_or_else(PoisonError::into_inner);
+            if !request.as_ref().is_some_and(|known| known.will_wake(cx.waker())) {
+                *request = Some(cx.waker().clone());
+            }
+        }
         let watch = Arc::new(WakeWatch { inner: cx.waker().clone(), woken: AtomicBool::new(false) });
         let waker = Waker::from(watch.clone());
         let outcome = self.request.as_mut().poll(&mut Context::from_waker(&waker));
@@ -96,7 +126,9 @@ impl<F: Future> Future for Gated<F> {
             cx.waker().wake_by_ref();
             return outcome;
         }
-        self.gate.release();
+        if self.gate.state.running.load(Ordering::SeqCst) == 0 {
+            self.gate.release();
+        }
         outcome
     }
 }

@@ -53,7 +53,9 @@ type WindowKey = (Vec<String>, NaiveDate, NaiveDate);
 #[derive(Clone)]
 pub struct CachedKeka {
     client: KekaClient,
-    employees: Cache<String, Shared<Employee>>,
+    // Synchronous: looking a person up never suspends, so every look-up a resolver makes in one poll lands in the
+    // same DataLoader batch (an async `get` may wait on moka's housekeeping and split a batch under load).
+    employees: moka::sync::Cache<String, Shared<Employee>>,
     /// Ids Keka did not return when asked: not asked again within the TTL.
     unknown_employee_ids: Cache<String, ()>,
     /// Concurrent batches asking for the same missing ids share one fetch; entries live only while in flight.
@@ -178,7 +180,11 @@ impl CachedKeka {
         let CacheConfig { ttl, stale_if_error, max_employees, max_lists } = config;
         Self {
             client,
-            employees: cache("employees", max_employees, ttl),
+            employees: moka::sync::Cache::builder()
+                .name("employees")
+                .max_capacity(max_employees)
+                .time_to_live(ttl)
+                .build(),
             unknown_employee_ids: cache("unknown_employee_ids", max_employees, ttl),
             employee_batches: cache("employee_batches", max_lists, ttl),
             employee_pages: cache("employee_pages", max_lists, ttl),
@@ -206,19 +212,19 @@ impl CachedKeka {
         &self.client
     }
 
-    async fn remember_employees(&self, employees: Vec<Employee>) -> Vec<Shared<Employee>> {
+    fn remember_employees(&self, employees: Vec<Employee>) -> Vec<Shared<Employee>> {
         let mut shared = Vec::with_capacity(employees.len());
         for employee in employees {
             let employee = Arc::new(employee);
-            self.employees.insert(employee.id.clone(), employee.clone()).await;
+            self.employees.insert(employee.id.clone(), employee.clone());
             shared.push(employee);
         }
         shared
     }
 
     /// The employee if it is cached; never calls Keka.
-    pub async fn cached_employee(&self, id: &str) -> Option<Shared<Employee>> {
-        self.employees.get(id).await
+    pub fn cached_employee(&self, id: &str) -> Option<Shared<Employee>> {
+        self.employees.get(id)
     }
 
     /// Employees by id, from the cache where possible; one `employeeIds=` batch (per chunk) for the rest.
@@ -230,7 +236,7 @@ impl CachedKeka {
             if found.contains_key(id) {
                 continue;
             }
-            let cached = self.employees.get(id).await;
+            let cached = self.employees.get(id);
             self.client.metrics().cache_lookup("employees", cached.is_some());
             match cached {
                 Some(employee) => {
@@ -248,7 +254,7 @@ impl CachedKeka {
         let batch = self
             .through("employee_batches", &self.employee_batches, missing.clone(), async {
                 let employees = self.client.employees_by_ids(&missing).await?;
-                Ok::<_, KekaError>(Arc::new(self.remember_employees(employees).await))
+                Ok::<_, KekaError>(Arc::new(self.remember_employees(employees)))
             })
             .await?;
         self.employee_batches.invalidate(&missing).await;
@@ -274,7 +280,7 @@ impl CachedKeka {
         self.through("employee_pages", &self.employee_pages, (filter.clone(), page), async {
             let page = self.client.employees_page(filter, page).await?;
             let Page { items, number, size, total_pages, total_records, has_next } = page;
-            let items = self.remember_employees(items).await;
+            let items = self.remember_employees(items);
             Ok::<_, KekaError>(Arc::new(Page { items, number, size, total_pages, total_records, has_next }))
         })
         .await
@@ -284,7 +290,7 @@ impl CachedKeka {
     pub async fn all_employees(&self, filter: &EmployeeFilter) -> Result<Shared<Vec<Shared<Employee>>>, KekaError> {
         self.through("employee_lists", &self.employee_lists, filter.clone(), async {
             let employees = self.client.all_employees(filter).await?;
-            Ok::<_, KekaError>(Arc::new(self.remember_employees(employees).await))
+            Ok::<_, KekaError>(Arc::new(self.remember_employees(employees)))
         })
         .await
     }
@@ -303,10 +309,9 @@ impl CachedKeka {
         let id = self
             .through("employee_ids_by_email", &self.employee_ids_by_email, key.clone(), async {
                 let employee = self.client.employee_by_work_email(&key).await?;
-                Ok::<_, KekaError>(match employee {
-                    Some(employee) => Some(self.remember_employees(vec![employee]).await.remove(0).id.clone()),
-                    None => None,
-                })
+                Ok::<_, KekaError>(
+                    employee.map(|employee| self.remember_employees(vec![employee]).remove(0).id.clone()),
+                )
             })
             .await?;
         match id {

@@ -35,7 +35,7 @@ impl Employee {
     /// Loads an employee by Keka id through the request's batch loader; `None` if Keka has no such id.
     pub async fn load(ctx: &Context<'_>, id: &str) -> Result<Option<Self>> {
         // Cached people skip the loader (and its batching delay); only misses are batched.
-        if let Some(cached) = graph(ctx).keka.cached_employee(id).await {
+        if let Some(cached) = graph(ctx).keka.cached_employee(id) {
             return Ok(Some(Self(cached)));
         }
         let found = loaders(ctx)?.employees.load_one(id.to_owned()).await.map_err(graphql_error)?;
