@@ -110,11 +110,12 @@ impl<F: Future> Future for Gated<F> {
         let watch = Arc::new(WakeWatch { inner: cx.waker().clone(), woken: AtomicBool::new(false) });
         let waker = Waker::from(watch.clone());
         let outcome = self.request.as_mut().poll(&mut Context::from_waker(&waker));
-        if outcome.is_ready() || watch.woken.load(Ordering::Acquire) {
-            // Done, or busy and coming straight back: batches wait for a poll that ends idle.
-            if outcome.is_ready() {
-                self.gate.release();
-            }
+        if outcome.is_ready() {
+            self.gate.release();
+            return outcome;
+        }
+        if watch.woken.load(Ordering::Acquire) {
+            // Busy and coming straight back: batches wait for a poll that ends idle.
             return outcome;
         }
         if !tokio::task::coop::has_budget_remaining() {

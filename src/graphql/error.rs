@@ -36,6 +36,17 @@ pub fn not_found(message: impl Into<String>) -> Error {
     Error::new(message).extend_with(|_, extensions| extensions.set("code", code::NOT_FOUND))
 }
 
+/// The coded error the client sees; the upstream's own error is logged (at WARN the first time a request meets
+/// this kind of failure, then at DEBUG: a page whose hundred fields fail alike logs one warning).
+fn upstream_error(upstream: &str, code: &'static str, message: &str, error: &dyn std::fmt::Display) -> Error {
+    if RequestTally::first_failure_of(code) {
+        tracing::warn!(code, error = %error, "{upstream} call failed");
+    } else {
+        tracing::debug!(code, error = %error, "{upstream} call failed");
+    }
+    Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
+}
+
 /// Maps a Keka failure to a coded GraphQL error, logging what the client is not shown.
 pub fn from_keka(error: &KekaError) -> Error {
     let (code, message) = match error {
@@ -58,12 +69,7 @@ pub fn from_keka(error: &KekaError) -> Error {
         }
         KekaError::InvalidRequest(_) => (code::INTERNAL_SERVER_ERROR, "this subgraph built an invalid Keka request"),
     };
-    if RequestTally::first_failure_of(code) {
-        tracing::warn!(code, error = %error, "Keka call failed");
-    } else {
-        tracing::debug!(code, error = %error, "Keka call failed");
-    }
-    Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
+    upstream_error("Keka", code, message, error)
 }
 
 /// Maps a Keeper failure to a coded GraphQL error, logging what the client is not shown.
@@ -85,12 +91,7 @@ pub fn from_keeper(error: &KeeperError) -> Error {
         }
         KeeperError::Config(_) => (code::INTERNAL_SERVER_ERROR, "the Keeper directory is misconfigured"),
     };
-    if RequestTally::first_failure_of(code) {
-        tracing::warn!(code, error = %error, "Keeper call failed");
-    } else {
-        tracing::debug!(code, error = %error, "Keeper call failed");
-    }
-    Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
+    upstream_error("Keeper", code, message, error)
 }
 
 /// The directory fields' answer when no Keeper node is configured.

@@ -95,12 +95,7 @@ pub(crate) async fn group_types(ctx: &Context<'_>) -> Result<Arc<Indexed<GroupTy
 
 /// The request's group types if they have been fetched already, without waiting (see `plain`).
 pub(crate) fn peek_group_types<'a, T>(ctx: &ContextBase<'a, T>) -> Option<&'a Indexed<GroupType>> {
-    peek(ctx, |lists| &lists.group_types)
-}
-
-fn peek<'a, T, L>(ctx: &ContextBase<'a, T>, cell: impl Fn(&RequestLists) -> &Memo<L>) -> Option<&'a Indexed<L>> {
-    let lists = &ctx.data_opt::<RequestLoaders>()?.lists;
-    cell(lists).get()?.as_deref().ok()
+    ctx.data_opt::<RequestLoaders>()?.lists.group_types.get()?.as_deref().ok()
 }
 
 pub(crate) async fn locations(ctx: &Context<'_>) -> Result<Arc<Indexed<Location>>> {

@@ -95,12 +95,12 @@ where
     Cache::builder().name(name).max_capacity(capacity).time_to_live(ttl).build()
 }
 
-/// A small list's cache: a TTL cache, plus the last good copy of each list, kept `stale_if_error` past the TTL to be
-/// served (marked stale) when a reload fails.
+/// A small list's cache: a TTL cache, plus (with a stale-if-error allowance) the last good copy of each list, kept
+/// that long past the TTL to be served, marked stale, when a reload fails.
 #[derive(Clone)]
 struct ListCache<K, V> {
     fresh: Cache<K, V>,
-    last_good: moka::sync::Cache<K, (Instant, V)>,
+    last_good: Option<moka::sync::Cache<K, (Instant, V)>>,
     /// The oldest a last good copy may be when served.
     bound: Duration,
 }
@@ -112,7 +112,8 @@ where
 {
     fn new(name: &str, capacity: u64, ttl: Duration, stale_if_error: Duration) -> Self {
         let bound = ttl.saturating_add(stale_if_error);
-        let last_good = moka::sync::Cache::builder().max_capacity(capacity).time_to_live(bound).build();
+        let last_good = (!stale_if_error.is_zero())
+            .then(|| moka::sync::Cache::builder().max_capacity(capacity).time_to_live(bound).build());
         Self { fresh: cache(name, capacity, ttl), last_good, bound }
     }
 }
@@ -128,7 +129,9 @@ impl CachedKeka {
         let loaded = self
             .through(name, &lists.fresh, key.clone(), async {
                 let value = load.await?;
-                lists.last_good.insert(key.clone(), (Instant::now(), value.clone()));
+                if let Some(last_good) = &lists.last_good {
+                    last_good.insert(key.clone(), (Instant::now(), value.clone()));
+                }
                 Ok(value)
             })
             .await;
@@ -136,8 +139,8 @@ impl CachedKeka {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        match lists.last_good.get(&key) {
-            Some((loaded_at, value)) if loaded_at.elapsed() <= lists.bound && !lists.bound.is_zero() => {
+        match lists.last_good.as_ref().and_then(|last_good| last_good.get(&key)) {
+            Some((loaded_at, value)) if loaded_at.elapsed() <= lists.bound => {
                 RequestTally::record_stale(loaded_at.elapsed());
                 if RequestTally::first_failure_of("stale list") {
                     tracing::warn!(list = name, %error, "Keka failed; answering from the last good copy of a list");

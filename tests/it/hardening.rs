@@ -267,12 +267,24 @@ async fn metrics_count_requests_upstream_calls_and_caches_and_request_ids_are_ec
     app.stop().await;
 }
 
+/// A subgraph whose caches expire at once, so every request reloads from Keka; with or without the default
+/// stale-if-error allowance.
+async fn app_reloading_everything(stale_if_error: bool) -> TestApp {
+    spawn_app_with(20, |settings| {
+        settings.cache.ttl = Duration::ZERO;
+        if !stale_if_error {
+            settings.stale_if_error = Duration::ZERO;
+        }
+    })
+    .await
+}
+
 const ORG_PAGE: &str = "{ employees(first: 3) { nodes { id displayName manager { displayName } } } }";
 
 #[tokio::test]
 async fn while_keka_fails_the_last_snapshot_is_served_and_marked_stale_within_the_bound() {
     // A zero TTL: every answer is past it, so the second request must rebuild, and Keka is down by then.
-    let app = spawn_app_with(20, |settings| settings.cache.ttl = Duration::ZERO).await;
+    let app = app_reloading_everything(true).await;
     let page = app.query(ORG_PAGE).await;
     let id = first_employee_id(&page);
     let warm = app.query(&format!("{{ employee(id: \"{id}\") {{ directReports {{ totalCount }} }} }}")).await;
@@ -288,11 +300,7 @@ async fn while_keka_fails_the_last_snapshot_is_served_and_marked_stale_within_th
     app.stop().await;
 
     // With no stale-if-error allowance the same outage is an error.
-    let app = spawn_app_with(20, |settings| {
-        settings.cache.ttl = Duration::ZERO;
-        settings.stale_if_error = Duration::ZERO;
-    })
-    .await;
+    let app = app_reloading_everything(false).await;
     let id = first_employee_id(&app.query(ORG_PAGE).await);
     app.query(&format!("{{ employee(id: \"{id}\") {{ directReports {{ totalCount }} }} }}")).await;
     app.set_keka_faults(json!({ "error_rate": 1.0 })).await;
@@ -306,7 +314,7 @@ async fn while_keka_fails_the_last_snapshot_is_served_and_marked_stale_within_th
 async fn while_keka_fails_small_lists_are_served_from_their_last_good_copy_within_the_bound() {
     const LISTS: &str = "{ groups { name type { name } } groupTypes { name } offices { name } timeoffTypes { name } }";
     // A zero TTL: every list is reloaded, and Keka is down by the second request.
-    let app = spawn_app_with(20, |settings| settings.cache.ttl = Duration::ZERO).await;
+    let app = app_reloading_everything(true).await;
     let fresh = app.query(LISTS).await;
     assert!(fresh.get("errors").is_none(), "{fresh}");
     assert!(fresh["data"]["groups"].as_array().is_some_and(|groups| !groups.is_empty()));
@@ -321,11 +329,7 @@ async fn while_keka_fails_small_lists_are_served_from_their_last_good_copy_withi
     app.stop().await;
 
     // With no stale-if-error allowance the same outage is an error.
-    let app = spawn_app_with(20, |settings| {
-        settings.cache.ttl = Duration::ZERO;
-        settings.stale_if_error = Duration::ZERO;
-    })
-    .await;
+    let app = app_reloading_everything(false).await;
     assert!(app.query(LISTS).await.get("errors").is_none());
     app.set_keka_faults(json!({ "error_rate": 1.0 })).await;
     let failed = app.query(LISTS).await;
