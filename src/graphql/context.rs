@@ -23,6 +23,10 @@ pub struct GraphLimits {
     pub max_complexity: usize,
     /// Most aliased fields in one document: aliases are how one request asks for the same thing many times.
     pub max_aliases: usize,
+    /// Most directives in one document (`@include`/`@skip` floods).
+    pub max_directives: usize,
+    /// Most lexical tokens in one document, counted before it is parsed.
+    pub max_tokens: usize,
     /// Most `_entities` representations in one request.
     pub max_representations: usize,
     /// Whether `__schema` / `__type` are answered (switch off in production if the schema is private).
@@ -36,6 +40,8 @@ impl Default for GraphLimits {
             max_depth: 15,
             max_complexity: 1000,
             max_aliases: 30,
+            max_directives: 50,
+            max_tokens: 5000,
             max_representations: 1000,
             introspection: true,
         }

@@ -1,17 +1,19 @@
 //! GraphQL documents parsed once and reused, with the request limits async-graphql does not check itself.
 //!
 //! Clients send the same few documents over and over (a gateway's query plans, an app's queries), so the parsed
-//! document is cached by its text: a hit skips the parser. The counts the limits need (aliases, literal `_entities`
-//! representations) are taken once per document, at parse time. Depth and complexity are left to async-graphql's
+//! document is cached by its text: a hit skips the parser. The counts the limits need (tokens, aliases,
+//! directives, `_entities` representations) are taken once per document, at parse time; tokens are counted before
+//! the parser runs, so a flood of them costs a scan, not a parse. Depth and complexity are left to async-graphql's
 //! validation (see [`super::build_schema`]).
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{ErrorExtensionValues, Name, ServerError};
 use async_graphql_value::Value;
 
 use super::GraphLimits;
+use super::entities::EntityScreen;
 
 /// Documents above this size are parsed every time, not cached: the cache is for the repeated small ones.
 const LARGEST_CACHED_DOCUMENT: usize = 16 * 1024;
@@ -22,8 +24,12 @@ pub struct DocumentCache {
 
 struct Parsed {
     document: ExecutableDocument,
+    tokens: usize,
     aliases: usize,
+    directives: usize,
     literal_representations: usize,
+    /// Variables passed as an `_entities` field's `representations` (any name: gateways say `$representations`).
+    representation_variables: Vec<Name>,
     asks_introspection: bool,
     /// The name of the document's only operation, if it has one and it is named.
     operation_name: Option<String>,
@@ -40,19 +46,23 @@ impl DocumentCache {
         Self { parsed: moka::sync::Cache::new(capacity) }
     }
 
-    /// Gives the request its parsed document (from the cache when possible) and checks the alias, representation
-    /// and introspection limits. A document that does not parse is left alone: execution reports the parse error.
-    /// Returns the operation's name: the request's, or else the document's only operation's.
-    pub fn prepare(
-        &self,
-        request: &mut async_graphql::Request,
-        limits: &GraphLimits,
-    ) -> Result<Option<String>, ServerError> {
+    /// Gives the request its parsed document (from the cache when possible), checks the token, alias, directive,
+    /// representation and introspection limits, and screens `_entities` representations (see [`EntityScreen`]). A
+    /// document that does not parse is left alone: execution reports the parse error.
+    pub fn prepare(&self, request: &mut async_graphql::Request, limits: &GraphLimits) -> Result<Prepared, ServerError> {
         let parsed = match self.parsed.get(request.query.as_str()) {
             Some(parsed) => parsed,
             None => {
+                let tokens = count_tokens(&request.query, limits.max_tokens);
+                if tokens > limits.max_tokens {
+                    return Err(limit_error(
+                        "TOO_MANY_TOKENS",
+                        format!("the document has more than {} tokens", limits.max_tokens),
+                    ));
+                }
                 let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-                    return Ok(request.operation_name.clone());
+                    let operation_name = request.operation_name.clone();
+                    return Ok(Prepared { operation_name, is_mutation: false, entities: EntityScreen::default() });
                 };
                 let operation_name = match &document.operations {
                     DocumentOperations::Multiple(operations) if operations.len() == 1 => {
@@ -61,8 +71,11 @@ impl DocumentCache {
                     _ => None,
                 };
                 let parsed = Arc::new(Parsed {
+                    tokens,
                     aliases: count_aliases(&document),
+                    directives: count_directives(&document),
                     literal_representations: count_literal_representations(&document),
+                    representation_variables: representation_variables(&document),
                     asks_introspection: asks_introspection(&document),
                     operation_name,
                     document,
@@ -73,6 +86,12 @@ impl DocumentCache {
                 parsed
             }
         };
+        if parsed.tokens > limits.max_tokens {
+            return Err(limit_error(
+                "TOO_MANY_TOKENS",
+                format!("the document has {} tokens; at most {} are allowed", parsed.tokens, limits.max_tokens),
+            ));
+        }
         if parsed.aliases > limits.max_aliases {
             return Err(limit_error(
                 "TOO_MANY_ALIASES",
@@ -82,7 +101,24 @@ impl DocumentCache {
                 ),
             ));
         }
-        let representations = parsed.literal_representations.max(representations_in_variables(&request.variables));
+        if parsed.directives > limits.max_directives {
+            return Err(limit_error(
+                "TOO_MANY_DIRECTIVES",
+                format!(
+                    "the document has {} directives; at most {} are allowed",
+                    parsed.directives, limits.max_directives
+                ),
+            ));
+        }
+        let representations = parsed.literal_representations
+            + parsed
+                .representation_variables
+                .iter()
+                .map(|name| match request.variables.get(name) {
+                    Some(async_graphql::Value::List(items)) => items.len(),
+                    _ => 0,
+                })
+                .sum::<usize>();
         if representations > limits.max_representations {
             return Err(limit_error(
                 "TOO_MANY_REPRESENTATIONS",
@@ -98,9 +134,29 @@ impl DocumentCache {
                 "introspection (`__schema`, `__type`) is switched off on this subgraph".to_owned(),
             ));
         }
-        request.set_parsed_query(parsed.document.clone());
-        Ok(request.operation_name.clone().or_else(|| parsed.operation_name.clone()))
+        let mut document = parsed.document.clone();
+        let entities = if parsed.literal_representations > 0 || !parsed.representation_variables.is_empty() {
+            EntityScreen::screen(&mut document, &mut request.variables, request.operation_name.as_deref())
+        } else {
+            EntityScreen::default()
+        };
+        request.set_parsed_query(document);
+        let is_mutation = super::entities::chosen_operation(&parsed.document, request.operation_name.as_deref())
+            .is_some_and(|operation| operation.node.ty == OperationType::Mutation);
+        let operation_name = request.operation_name.clone().or_else(|| parsed.operation_name.clone());
+        Ok(Prepared { operation_name, is_mutation, entities })
     }
+}
+
+/// A request made ready for execution.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The operation's name: the request's, or else the document's only operation's.
+    pub operation_name: Option<String>,
+    /// Whether the operation that will run is a mutation (which a `GET` must not run).
+    pub is_mutation: bool,
+    /// The `_entities` representations taken out before execution, to be put back into the answer.
+    pub entities: EntityScreen,
 }
 
 fn limit_error(code: &str, message: String) -> ServerError {
@@ -169,12 +225,118 @@ fn count_literal_representations(document: &ExecutableDocument) -> usize {
     count
 }
 
-/// The `$representations` variable, as every gateway names it.
-fn representations_in_variables(variables: &async_graphql::Variables) -> usize {
-    match variables.get(&async_graphql::Name::new("representations")) {
-        Some(async_graphql::Value::List(items)) => items.len(),
-        _ => 0,
+/// Variables passed as the representations of an `_entities` field anywhere in the document.
+fn representation_variables(document: &ExecutableDocument) -> Vec<Name> {
+    let mut names: Vec<Name> = Vec::new();
+    for set in selection_sets(document) {
+        visit_fields(set, &mut |field| {
+            if field.name.node == "_entities" {
+                for (name, value) in &field.arguments {
+                    if name.node == "representations"
+                        && let Value::Variable(variable) = &value.node
+                        && !names.contains(variable)
+                    {
+                        names.push(variable.clone());
+                    }
+                }
+            }
+        });
     }
+    names
+}
+
+/// Directives anywhere in the document: on operations, variables, fields, fragments and spreads.
+fn count_directives(document: &ExecutableDocument) -> usize {
+    fn in_set(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) => field.node.directives.len() + in_set(&field.node.selection_set.node),
+                Selection::InlineFragment(fragment) => {
+                    fragment.node.directives.len() + in_set(&fragment.node.selection_set.node)
+                }
+                Selection::FragmentSpread(spread) => spread.node.directives.len(),
+            })
+            .sum()
+    }
+    let operations: usize = document
+        .operations
+        .iter()
+        .map(|(_, operation)| {
+            let variables: usize =
+                operation.node.variable_definitions.iter().map(|variable| variable.node.directives.len()).sum();
+            operation.node.directives.len() + variables + in_set(&operation.node.selection_set.node)
+        })
+        .sum();
+    let fragments: usize = document
+        .fragments
+        .values()
+        .map(|fragment| fragment.node.directives.len() + in_set(&fragment.node.selection_set.node))
+        .sum();
+    operations + fragments
+}
+
+/// GraphQL's lexical tokens in `text` (punctuators, names, numbers, strings; not whitespace, commas or comments),
+/// counted up to `limit + 1`: a scan that stops early, so a flood costs no more than the limit. Text that is not
+/// GraphQL counts a token per unexpected character; the parser refuses it afterwards.
+fn count_tokens(text: &str, limit: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut tokens = 0;
+    let mut at = 0;
+    while at < bytes.len() && tokens <= limit {
+        match bytes[at] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => at += 1,
+            // The byte-order mark is ignored like white space.
+            0xEF if bytes[at..].starts_with("\u{feff}".as_bytes()) => at += 3,
+            b'#' => {
+                while at < bytes.len() && !matches!(bytes[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+            }
+            b'"' => {
+                tokens += 1;
+                if bytes[at..].starts_with(b"\"\"\"") {
+                    at += 3;
+                    while at < bytes.len() && !bytes[at..].starts_with(b"\"\"\"") {
+                        at += if bytes[at..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    }
+                    at += 3;
+                } else {
+                    at += 1;
+                    while at < bytes.len() && !matches!(bytes[at], b'"' | b'\n' | b'\r') {
+                        at += if bytes[at] == b'\\' { 2 } else { 1 };
+                    }
+                    at += 1;
+                }
+            }
+            b'.' if bytes[at..].starts_with(b"...") => {
+                tokens += 1;
+                at += 3;
+            }
+            byte if byte == b'_' || byte.is_ascii_alphanumeric() || byte == b'-' => {
+                // A name or a number (with its sign, fraction and exponent): one token.
+                tokens += 1;
+                at += 1;
+                while at < bytes.len()
+                    && (bytes[at] == b'_'
+                        || bytes[at].is_ascii_alphanumeric()
+                        || (bytes[at] == b'.' && !bytes[at..].starts_with(b"..."))
+                        || (matches!(bytes[at], b'+' | b'-') && matches!(bytes[at - 1], b'e' | b'E')))
+                {
+                    at += 1;
+                }
+            }
+            byte => {
+                tokens += 1;
+                // One token per character, not per byte, for text that is not GraphQL.
+                at += 1;
+                while at < bytes.len() && byte >= 0x80 && (bytes[at] & 0xC0) == 0x80 {
+                    at += 1;
+                }
+            }
+        }
+    }
+    tokens
 }
 
 #[cfg(test)]
@@ -211,6 +373,65 @@ mod tests {
         )
         .variables(variables);
         assert_eq!(code_of(&cache.prepare(&mut request, &limits).unwrap_err()), "\"TOO_MANY_REPRESENTATIONS\"");
+    }
+
+    #[test]
+    fn tokens_are_counted_as_graphql_lexes_them() {
+        let cases = [
+            ("{ a }", 3),
+            ("query Q($x: Int = -1.5e+3) { a(x: $x) @include(if: true) }", 26),
+            (r#"{ a(s: "x \" { } y", b: """ one "" \""" two """) }"#, 11),
+            ("# { a b c }\n{ a, b,, c }", 5),
+            ("\u{feff}{ ...F }", 4),
+            ("{ é }", 3),
+        ];
+        for (text, tokens) in cases {
+            assert_eq!(count_tokens(text, usize::MAX), tokens, "{text}");
+        }
+        assert_eq!(count_tokens(&"a ".repeat(10_000), 99), 100, "the scan stops past the limit");
+    }
+
+    #[test]
+    fn refuses_too_many_tokens_and_directives_with_their_codes() {
+        let cache = DocumentCache::new(10);
+        let flood = format!("{{ __typename {} }}", "@include(if: true) ".repeat(2000));
+        let mut request = async_graphql::Request::new(flood.clone());
+        let error = cache.prepare(&mut request, &GraphLimits { max_tokens: usize::MAX, ..GraphLimits::default() });
+        let error = error.unwrap_err();
+        assert_eq!(code_of(&error), "\"TOO_MANY_DIRECTIVES\"");
+        assert_eq!(error.message, "the document has 2000 directives; at most 50 are allowed");
+        let mut request = async_graphql::Request::new(flood);
+        assert_eq!(code_of(&cache.prepare(&mut request, &GraphLimits::default()).unwrap_err()), "\"TOO_MANY_TOKENS\"");
+
+        let document = async_graphql::parser::parse_query(
+            "query Q($v: Int @d) @d { a @d { ... on X @d { b @d } ...F @d } } fragment F on X @d { c @d }",
+        )
+        .unwrap();
+        assert_eq!(count_directives(&document), 8);
+        // A cached document is held to the limits of each request.
+        let text = "{ a @skip(if: false) b @skip(if: false) }";
+        let mut request = async_graphql::Request::new(text);
+        assert!(cache.prepare(&mut request, &GraphLimits::default()).is_ok());
+        let mut request = async_graphql::Request::new(text);
+        let strict = GraphLimits { max_directives: 1, ..GraphLimits::default() };
+        assert_eq!(code_of(&cache.prepare(&mut request, &strict).unwrap_err()), "\"TOO_MANY_DIRECTIVES\"");
+        let mut request = async_graphql::Request::new(text);
+        let strict = GraphLimits { max_tokens: 10, ..GraphLimits::default() };
+        assert_eq!(code_of(&cache.prepare(&mut request, &strict).unwrap_err()), "\"TOO_MANY_TOKENS\"");
+    }
+
+    #[test]
+    fn representations_in_variables_of_any_name_count_for_the_limit() {
+        let cache = DocumentCache::new(10);
+        let limits = GraphLimits { max_representations: 2, ..GraphLimits::default() };
+        let variables = async_graphql::Variables::from_json(serde_json::json!({"r": [1, 2], "s": [3]}));
+        let mut request = async_graphql::Request::new(
+            "query($r: [_Any!]!, $s: [_Any!]!) { a: _entities(representations: $r) { __typename } b: _entities(representations: $s) { __typename } }",
+        )
+        .variables(variables);
+        let error = cache.prepare(&mut request, &limits).unwrap_err();
+        assert_eq!(code_of(&error), "\"TOO_MANY_REPRESENTATIONS\"");
+        assert!(error.message.contains("got 3 representations"), "{}", error.message);
     }
 
     #[test]
@@ -451,8 +672,14 @@ mod properties {
         let depth = 16 * 1024;
         let text = format!("{}{}", "{a".repeat(depth), "}".repeat(depth));
         let cache = DocumentCache::new(4);
+        // The token limit refuses it before the parser sees it...
+        let mut request = async_graphql::Request::new(text.clone());
+        let error = cache.prepare(&mut request, &GraphLimits::default()).unwrap_err();
+        assert!(error.message.contains("more than 5000 tokens"), "{}", error.message);
+        // ...and without that limit the parser refuses it without overflowing its stack.
         let mut request = async_graphql::Request::new(text);
-        assert!(cache.prepare(&mut request, &GraphLimits::default()).is_ok());
+        let limits = GraphLimits { max_tokens: usize::MAX, ..GraphLimits::default() };
+        assert!(cache.prepare(&mut request, &limits).is_ok());
         assert!(request.parsed_query().is_err());
     }
 }

@@ -23,8 +23,8 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
 pub use access_control::AccessDirectives;
 pub use batch_gate::BatchGate;
 pub use context::{GraphContext, GraphLimits, RequestLoaders, Today};
-pub use documents::DocumentCache;
-pub use entities::check_representations;
+pub use documents::{DocumentCache, Prepared};
+pub use entities::EntityScreen;
 pub use query::{EmployeesFilter, Query};
 
 pub type KekaSchema = Schema<Query, EmptyMutation, EmptySubscription>;

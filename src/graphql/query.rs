@@ -179,7 +179,6 @@ impl Query {
     // A failure to reach Keka nulls only that representation (with a coded error) instead of
     // the whole `_entities` list, which is what returning `Err` would do.
 
-    /// Federation: an employee by Keka id.
     /// Accounts of the configured Keeper node, in Keeper's order, optionally of one status. Null with
     /// `DIRECTORY_NOT_CONFIGURED` when no Keeper node is configured.
     async fn directory_accounts(
@@ -222,6 +221,7 @@ impl Query {
         entity(ctx, find_account(ctx, &id).await)
     }
 
+    /// Federation: an employee by Keka id.
     #[graphql(entity)]
     async fn find_employee_by_id(&self, ctx: &Context<'_>, id: ID) -> Option<Plain<Employee>> {
         entity(ctx, Employee::load(ctx, &id).await).map(Plain)

@@ -118,22 +118,82 @@ async fn a_keka_outage_nulls_each_representation_with_a_code() {
     app.stop().await;
 }
 
+/// Each bad representation is null at its own position with a coded error naming the type or key, and every other
+/// position answers, however the representations are bound: a variable of any name, or inline.
 #[tokio::test]
-async fn bad_representations_get_a_clear_coded_error() {
+async fn a_bad_representation_is_null_at_its_own_position_and_the_others_answer() {
     let app = spawn_app(10).await;
+    let people = employees_from_keka(&app, 1).await;
+    let (first, second) = (people[0].id.as_str(), people[1].id.as_str());
+    let selection = "__typename ... on Employee { id displayName }";
+    let as_variable = json!({
+        "query": format!("query($r: [_Any!]!) {{ _entities(representations: $r) {{ {selection} }} }}"),
+        "variables": { "r": [
+            { "__typename": "Employee", "id": first }, { "__typename": "Spaceship", "id": "1" }, { "__typename": "Office" },
+            { "__typename": "Employee", "id": second }, { "__typename": "Employee", "id": 7 }
+        ] },
+    });
+    let inline = json!({ "query": format!(
+        r#"{{ found: _entities(representations: [{{__typename: "Employee", id: "{first}"}}, {{__typename: "Spaceship", id: "1"}}, {{__typename: "Office"}}, {{__typename: "Employee", id: "{second}"}}, {{__typename: "Employee", id: 7}}]) {{ {selection} }} }}"#
+    ) });
 
-    let response = entities(&app, json!([{ "__typename": "Employee", "id": "x" }, { "__typename": "Spaceship", "id": "1" }, { "__typename": "Office" }])).await;
+    for (body, key) in [(as_variable, "_entities"), (inline, "found")] {
+        let response = app.post(body).await;
+        let items = response["data"][key].as_array().unwrap_or_else(|| panic!("a list: {response}"));
+        assert_eq!(items.len(), 5, "{response}");
+        assert_eq!(items[0]["id"], first, "{response}");
+        assert_eq!(items[3]["id"], second, "{response}");
+        assert_eq!([&items[1], &items[2], &items[4]], [&Value::Null; 3], "{response}");
+        let errors: Vec<(String, Value, Value)> = response["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|error| {
+                (
+                    error["message"].as_str().unwrap().to_owned(),
+                    error["path"].clone(),
+                    error["extensions"]["code"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    "representation 1: `Spaceship` is not an entity of this subgraph".to_owned(),
+                    json!([key, 1]),
+                    json!("BAD_USER_INPUT")
+                ),
+                (
+                    "representation 2: `Office` needs a key field: `id` (a string)".to_owned(),
+                    json!([key, 2]),
+                    json!("BAD_USER_INPUT")
+                ),
+                (
+                    "representation 4: `Employee` needs a key field: `id` or `email` (a string)".to_owned(),
+                    json!([key, 4]),
+                    json!("BAD_USER_INPUT")
+                ),
+            ],
+            "{response}"
+        );
+    }
+    app.stop().await;
+}
 
-    let messages: Vec<&str> =
-        response["errors"].as_array().unwrap().iter().map(|error| error["message"].as_str().unwrap()).collect();
-    assert_eq!(
-        messages,
-        [
-            "representation 1: `Spaceship` is not an entity of this subgraph",
-            "representation 2: `Office` needs a key field: `id` (a string)"
-        ]
-    );
-    assert!(response["errors"].as_array().unwrap().iter().all(|error| error["extensions"]["code"] == "BAD_USER_INPUT"));
+/// The representation limit counts representations however they are bound.
+#[tokio::test]
+async fn the_representation_limit_holds_for_any_variable_name() {
+    let app = spawn_app_with(5, |settings| settings.limits.max_representations = 2).await;
+    let representations: Vec<Value> =
+        (0..3).map(|i| json!({ "__typename": "Employee", "id": format!("e{i}") })).collect();
+    let response = app
+        .post(json!({
+            "query": "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }",
+            "variables": { "r": representations },
+        }))
+        .await;
+    assert_eq!(crate::helpers::codes(&response), ["TOO_MANY_REPRESENTATIONS"], "{response}");
     assert_eq!(app.keka_stats().await.api_requests(), 0);
     app.stop().await;
 }
