@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// Seed of the embedded sandbox's data.
     #[arg(long, env = "SANDBOX_SEED", default_value_t = 42)]
     pub sandbox_seed: u64,
+    /// Serve the embedded sandbox's simulated data: unset means "when there are no Keka credentials and the listen
+    /// address is loopback"; `true` allows it on any address (a demo on purpose); `false` never.
+    #[arg(long, env = "KEKA_SANDBOX", action = clap::ArgAction::Set)]
+    pub keka_sandbox: Option<bool>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -140,6 +144,12 @@ pub struct LimitArgs {
     /// Most aliased fields in one document.
     #[arg(long, env = "MAX_ALIASES", default_value_t = 30)]
     pub max_aliases: usize,
+    /// Most directives in one document.
+    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 50)]
+    pub max_directives: usize,
+    /// Most lexical tokens in one document (counted before parsing).
+    #[arg(long, env = "MAX_TOKENS", default_value_t = 5000)]
+    pub max_tokens: usize,
     /// Most `_entities` representations in one request.
     #[arg(long, env = "MAX_REPRESENTATIONS", default_value_t = 1000)]
     pub max_representations: usize,
@@ -189,7 +199,7 @@ pub struct RouterAuthArgs {
 
 impl RouterAuthArgs {
     pub fn to_router_auth(&self) -> anyhow::Result<RouterAuth> {
-        let header = axum::http::HeaderName::try_from(self.router_auth_header.as_str())
+        let header = http::HeaderName::try_from(self.router_auth_header.as_str())
             .context("ROUTER_AUTH_HEADER is not a valid header name")?;
         let keys = match (&self.jwt_jwks_file, &self.jwt_public_key_file, &self.jwt_hmac_secret) {
             (None, None, None) => None,
@@ -209,7 +219,7 @@ impl RouterAuthArgs {
             (None, Some(secret)) => Ok(RouterAuth::SharedSecret {
                 header,
                 secret: secret.clone(),
-                scopes_header: axum::http::HeaderName::try_from(self.router_scopes_header.as_str())
+                scopes_header: http::HeaderName::try_from(self.router_scopes_header.as_str())
                     .context("ROUTER_SCOPES_HEADER is not a valid header name")?,
             }),
             (None, None) => Ok(RouterAuth::Off),
@@ -322,8 +332,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Where the served data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Keka,
+    Sandbox,
+}
+
+/// Real Keka when credentials are set; the embedded sandbox for a developer on loopback, or anywhere when asked for
+/// with `KEKA_SANDBOX=true`. A deployment that lost a secret must not look healthy while it serves invented people,
+/// so without credentials on any other address the subgraph refuses to start.
+fn choose_backend(has_credentials: bool, listen: SocketAddr, keka_sandbox: Option<bool>) -> anyhow::Result<Backend> {
+    match (has_credentials, keka_sandbox) {
+        (true, Some(true)) => anyhow::bail!(
+            "KEKA_SANDBOX=true but Keka credentials are set: unset KEKA_SANDBOX to serve the real tenant, or unset \
+             KEKA_CLIENT_ID, KEKA_CLIENT_SECRET and KEKA_API_KEY to serve the sandbox"
+        ),
+        (true, _) => Ok(Backend::Keka),
+        (false, Some(true)) => Ok(Backend::Sandbox),
+        (false, None) if listen.ip().is_loopback() => Ok(Backend::Sandbox),
+        (false, keka_sandbox) => anyhow::bail!(
+            "no Keka credentials: set KEKA_COMPANY, KEKA_CLIENT_ID, KEKA_CLIENT_SECRET and KEKA_API_KEY to serve a real \
+             tenant{}, or KEKA_SANDBOX=true to serve the embedded sandbox's SIMULATED data on {listen} on purpose",
+            if keka_sandbox == Some(false) {
+                " (KEKA_SANDBOX=false)"
+            } else {
+                " (the simulated sandbox is served without them only on a loopback address)"
+            }
+        ),
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (keka, sandbox) = if args.keka.has_credentials() {
+    let backend = choose_backend(args.keka.has_credentials(), args.listen, args.keka_sandbox)?;
+    let (keka, sandbox) = if backend == Backend::Keka {
         (args.keka.to_config()?, None)
     } else {
         let config = SandboxConfig {
@@ -338,6 +380,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(
             keka = %sandbox.base_url(),
             employees = args.sandbox_employees,
+            data_source = "sandbox",
             "no Keka credentials configured (KEKA_CLIENT_ID, KEKA_CLIENT_SECRET, KEKA_API_KEY): serving SIMULATED data from the embedded Keka sandbox"
         );
         (keka, Some(sandbox))
@@ -359,6 +402,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_depth: args.limits.max_depth,
             max_complexity: args.limits.max_complexity,
             max_aliases: args.limits.max_aliases,
+            max_directives: args.limits.max_directives,
+            max_tokens: args.limits.max_tokens,
             max_representations: args.limits.max_representations,
             introspection: args.limits.introspection,
         },
@@ -401,5 +446,29 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_serves_on_loopback_or_on_purpose_and_never_by_accident() {
+        let loopback: SocketAddr = "127.0.0.1:4001".parse().unwrap();
+        let loopback_v6: SocketAddr = "[::1]:4001".parse().unwrap();
+        let everywhere: SocketAddr = "0.0.0.0:4001".parse().unwrap();
+        assert_eq!(choose_backend(false, loopback, None).unwrap(), Backend::Sandbox);
+        assert_eq!(choose_backend(false, loopback_v6, None).unwrap(), Backend::Sandbox);
+        assert_eq!(choose_backend(false, everywhere, Some(true)).unwrap(), Backend::Sandbox);
+        assert_eq!(choose_backend(true, everywhere, None).unwrap(), Backend::Keka);
+        assert_eq!(choose_backend(true, loopback, Some(false)).unwrap(), Backend::Keka);
+
+        let refused = choose_backend(false, everywhere, None).unwrap_err().to_string();
+        for named in ["KEKA_COMPANY", "KEKA_CLIENT_ID", "KEKA_CLIENT_SECRET", "KEKA_API_KEY", "KEKA_SANDBOX=true"] {
+            assert!(refused.contains(named), "{refused}");
+        }
+        assert!(choose_backend(false, loopback, Some(false)).unwrap_err().to_string().contains("KEKA_SANDBOX=false"));
+        assert!(choose_backend(true, loopback, Some(true)).is_err());
     }
 }

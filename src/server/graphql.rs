@@ -1,6 +1,13 @@
 //! `/graphql`: reading the request, the checks before execution (router auth, load shedding, document limits),
 //! execution with per-request loaders, and what every answer carries (error codes, staleness, the request id).
+//!
+//! The answer's media type follows GraphQL over HTTP (graphql.github.io/graphql-over-http): the one the `Accept`
+//! header ranks highest of `application/graphql-response+json` and `application/json` (the latter without an
+//! `Accept`, or for `*/*`), 406 when it allows neither. With `application/graphql-response+json` a document that
+//! cannot run (it does not parse, validate, or keep to the limits) is HTTP 400 with no `data` entry; with
+//! `application/json` every well-formed request is HTTP 200, as that media type's clients expect.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_graphql::{ErrorExtensionValues, ServerError, Value};
@@ -14,7 +21,7 @@ use tracing::Instrument as _;
 
 use super::AppState;
 use super::metrics::Outcome;
-use crate::graphql::{BatchGate, RequestLoaders, check_representations};
+use crate::graphql::{BatchGate, Prepared, RequestLoaders};
 use crate::upstream::RequestTally;
 
 /// How far past its deadline a request may run (building the answer after the last upstream call) before it is
@@ -39,20 +46,24 @@ pub(super) async fn graphql_get(
         return super::graphiql().await.into_response();
     }
     match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
-        Ok(request) => answer(&state, &headers, request).await,
+        Ok(request) if request.query.is_empty() => bad_request("the request has no `query`"),
+        Ok(request) => answer(&state, &headers, request, Method::Get).await,
         Err(error) => bad_request(&format!("cannot read the GraphQL request from the query string: {error}")),
     }
 }
 
 pub(super) async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let is_json = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_none_or(|content_type| {
-        content_type.starts_with("application/json") || content_type.starts_with("application/graphql-response+json")
-    });
+    // GraphQL over HTTP: a POST body is `application/json`; a body of no declared type is refused, not guessed.
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|content_type| content_type.trim_start().to_ascii_lowercase().starts_with("application/json"));
     if !is_json {
         return bad_request("send the GraphQL request as application/json");
     }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => answer(&state, &headers, request).await,
+        Ok(request) if request.query.is_empty() => bad_request("the request has no `query`"),
+        Ok(request) => answer(&state, &headers, request, Method::Post).await,
         Err(error) => bad_request(&format!("the body is not a GraphQL request: {error}")),
     }
 }
@@ -66,11 +77,78 @@ fn request_id(headers: &HeaderMap) -> String {
         .map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned)
 }
 
-async fn answer(state: &AppState, headers: &HeaderMap, request: async_graphql::Request) -> Response {
+/// How the request came: a `GET` may not run a mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// The media types an answer can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    Json,
+    GraphqlResponseJson,
+}
+
+impl MediaType {
+    fn content_type(self) -> HeaderValue {
+        match self {
+            Self::Json => HeaderValue::from_static("application/json; charset=utf-8"),
+            Self::GraphqlResponseJson => HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+        }
+    }
+
+    /// The type `Accept` ranks highest (by `q`, then by order); `application/json` without an `Accept` header or
+    /// for a wildcard; `None` when it allows neither.
+    fn negotiate(headers: &HeaderMap) -> Option<Self> {
+        let mut ranges: Vec<(f32, usize, Self)> = Vec::new();
+        let mut any_header = false;
+        for value in headers.get_all(header::ACCEPT) {
+            let Ok(value) = value.to_str() else { continue };
+            for range in value.split(',') {
+                let mut parts = range.split(';');
+                let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+                if essence.is_empty() {
+                    continue;
+                }
+                any_header = true;
+                let quality = parts
+                    .filter_map(|parameter| parameter.split_once('='))
+                    .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+                    .map_or(1.0, |(_, q)| q.trim().parse::<f32>().unwrap_or(0.0));
+                let media = match essence.as_str() {
+                    "application/graphql-response+json" => Self::GraphqlResponseJson,
+                    "application/json" | "application/*" | "*/*" => Self::Json,
+                    _ => continue,
+                };
+                if quality > 0.0 {
+                    ranges.push((quality, ranges.len(), media));
+                }
+            }
+        }
+        if !any_header {
+            return Some(Self::Json);
+        }
+        ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranges.first().map(|(_, _, media)| *media)
+    }
+}
+
+async fn answer(state: &AppState, headers: &HeaderMap, request: async_graphql::Request, method: Method) -> Response {
     let request_id = request_id(headers);
     let span = tracing::info_span!("graphql", request_id = %request_id, operation = tracing::field::Empty);
     let started = Instant::now();
-    let (mut response, outcome, operation) = checked_and_executed(state, headers, request).instrument(span).await;
+    let (mut response, outcome, operation) = match MediaType::negotiate(headers) {
+        Some(media) => checked_and_executed(state, headers, request, method, media).instrument(span).await,
+        None => {
+            let body = error_body(
+                "the Accept header allows neither application/graphql-response+json nor application/json",
+                "NOT_ACCEPTABLE",
+            );
+            ((StatusCode::NOT_ACCEPTABLE, Json(body)).into_response(), Outcome::Failed, request.operation_name)
+        }
+    };
     state.metrics.finish_request(operation.as_deref(), outcome, started.elapsed());
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -83,6 +161,8 @@ async fn checked_and_executed(
     state: &AppState,
     headers: &HeaderMap,
     mut request: async_graphql::Request,
+    method: Method,
+    media: MediaType,
 ) -> (Response, Outcome, Option<String>) {
     let operation = request.operation_name.clone();
     let scopes = match state.router_auth.check(headers) {
@@ -106,20 +186,24 @@ async fn checked_and_executed(
     };
     let _in_flight = state.metrics.start_request();
     let started = Instant::now();
-    let operation = match state.documents.prepare(&mut request, &state.limits) {
-        Ok(operation) => operation,
-        Err(error) => {
-            tracing::warn!(%error.message, "refused a document over the limits");
-            let response = graphql_response(async_graphql::Response::from_errors(vec![error]), None);
-            return (response, Outcome::Failed, operation);
-        }
-    };
+    let Prepared { operation_name: operation, is_mutation, entities } =
+        match state.documents.prepare(&mut request, &state.limits) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                tracing::warn!(%error.message, "refused a document over the limits");
+                let response = graphql_response(async_graphql::Response::from_errors(vec![error]), media, None);
+                return (response, Outcome::Failed, operation);
+            }
+        };
     tracing::Span::current().record("operation", operation.as_deref().unwrap_or("-"));
-    let bad_representations = check_representations(&request.variables);
-    if !bad_representations.is_empty() {
-        tracing::warn!(errors = bad_representations.len(), "refused _entities representations");
-        let response = graphql_response(async_graphql::Response::from_errors(bad_representations), None);
+    if is_mutation && method == Method::Get {
+        let body = error_body("a mutation cannot be sent with GET; use POST", "METHOD_NOT_ALLOWED");
+        let mut response = (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response();
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return (response, Outcome::Failed, operation);
+    }
+    if entities.refused() > 0 {
+        tracing::warn!(refused = entities.refused(), "refused _entities representations");
     }
     let tally = RequestTally::with_deadline(state.request_deadline);
     let gate = BatchGate::new();
@@ -143,6 +227,7 @@ async fn checked_and_executed(
         let body = error_body("the request did not finish within its deadline", "REQUEST_TIMEOUT");
         return ((StatusCode::GATEWAY_TIMEOUT, Json(body)).into_response(), Outcome::Failed, operation);
     };
+    entities.restore(&mut response);
     add_missing_codes(&mut response);
     crate::graphql::error::put_nulls_at_error_paths(&mut response.data, &response.errors);
     state.access_directives.apply_to_response(&mut response);
@@ -163,12 +248,33 @@ async fn checked_and_executed(
         stale_secs = stale_age.map(|age| age.as_secs()),
         "graphql request"
     );
-    (graphql_response(response, stale_age), outcome, operation)
+    (graphql_response(response, media, stale_age), outcome, operation)
 }
 
-fn graphql_response(response: async_graphql::Response, stale_age: Option<Duration>) -> Response {
-    let mut http =
-        async_graphql_axum::GraphQLResponse::from(async_graphql::BatchResponse::Single(response)).into_response();
+/// A request error: the document never ran (it did not parse or validate, or broke a limit), so the answer has no
+/// data to show.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    matches!(response.data, Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// An answer without a `data` entry, as `application/graphql-response+json` wants for request errors.
+#[derive(serde::Serialize)]
+struct WithoutData<'a> {
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, Value>,
+}
+
+fn graphql_response(response: async_graphql::Response, media: MediaType, stale_age: Option<Duration>) -> Response {
+    let mut http = if is_request_error(&response) && media == MediaType::GraphqlResponseJson {
+        let body = WithoutData { errors: &response.errors, extensions: &response.extensions };
+        (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    } else {
+        async_graphql_axum::GraphQLResponse::from(async_graphql::BatchResponse::Single(response)).into_response()
+    };
+    http.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
     if let Some(age) = stale_age
         && let Ok(value) = HeaderValue::from_str(&format!("age={}", age.as_secs()))
     {

@@ -1,9 +1,10 @@
-//! The HTTP server: the only place axum appears.
+//! The subgraph's HTTP layer (the embedded sandbox serves its own routes, in `sandbox`).
 //!
 //! `POST /graphql` (and `GET` for queries; see [`graphql`]), GraphiQL at `GET /` (and `GET /graphql` for
 //! browsers; can be switched off), `GET /healthz` (process up), `GET /readyz` (a Keka token can be obtained),
 //! `GET /metrics` (Prometheus, see [`metrics`]). Router authentication: [`router_auth`].
 
+mod graphiql;
 mod graphql;
 pub mod metrics;
 pub mod router_auth;
@@ -13,11 +14,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -84,6 +84,8 @@ struct AppState {
     graphiql: bool,
     router_auth: Arc<RouterAuth>,
     metrics: Arc<ServerMetrics>,
+    /// Whether the data is the embedded sandbox's simulation, which every answer and `/readyz` then say.
+    simulated: bool,
 }
 
 /// A built server: bound to its port, ready to run.
@@ -135,6 +137,7 @@ impl Application {
             graphiql: settings.graphiql,
             router_auth: Arc::new(settings.router_auth.clone()),
             metrics: Arc::new(metrics),
+            simulated: sandbox.is_some(),
         };
         let router = router(state, settings.max_body_bytes);
         let listener = TcpListener::bind(settings.listen).await?;
@@ -165,8 +168,16 @@ impl Application {
     }
 }
 
+/// Set on every answer while the data is the embedded sandbox's simulation: `x-keka-sandbox: simulated`.
+pub const KEKA_SANDBOX: header::HeaderName = header::HeaderName::from_static("x-keka-sandbox");
+
 fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let router = if state.graphiql { Router::new().route("/", get(graphiql)) } else { Router::new() };
+    let simulated = state.simulated;
+    let router = if state.graphiql {
+        Router::new().route("/", get(graphiql)).route(graphiql::ASSETS_ROUTE, get(graphiql::asset))
+    } else {
+        Router::new()
+    };
     router
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
         .route("/healthz", get(healthz))
@@ -174,7 +185,11 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/metrics", get(metrics_text))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(axum::middleware::map_response(move |response: Response| async move {
-            coded_payload_too_large(response, max_body_bytes)
+            let mut response = coded_payload_too_large(response, max_body_bytes);
+            if simulated {
+                response.headers_mut().insert(KEKA_SANDBOX, header::HeaderValue::from_static("simulated"));
+            }
+            response
         }))
         .with_state(state)
 }
@@ -196,8 +211,9 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], state.metrics.render()).into_response()
 }
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("keka-subgraph").finish())
+/// The GraphiQL page; its assets come from this server too (see [`graphiql`](mod@graphiql)).
+async fn graphiql() -> Response {
+    graphiql::page()
 }
 
 async fn healthz() -> &'static str {
@@ -206,6 +222,10 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.keka.client().check_credentials().await {
+        Ok(()) if state.simulated => {
+            (StatusCode::OK, "ready (serving SIMULATED data from the embedded Keka sandbox, not a Keka tenant)")
+                .into_response()
+        }
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(error) => {
             tracing::warn!(%error, "not ready: no Keka token");

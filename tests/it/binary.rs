@@ -198,3 +198,44 @@ impl Binary {
         }
     }
 }
+
+/// Without Keka credentials on an address other than loopback the binary refuses to start, naming what is missing;
+/// it never binds the address.
+#[tokio::test]
+async fn without_credentials_the_binary_refuses_a_non_loopback_address_and_names_what_to_set() {
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_keka-subgraph"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LISTEN_ADDR", "0.0.0.0:0")
+            .env("SANDBOX_EMPLOYEES", "5")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("it exits at once")
+    .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for named in ["KEKA_COMPANY", "KEKA_CLIENT_ID", "KEKA_CLIENT_SECRET", "KEKA_API_KEY", "KEKA_SANDBOX=true"] {
+        assert!(stderr.contains(named), "{stderr}");
+    }
+}
+
+/// Whenever the sandbox serves, machines can tell: the startup log, `/readyz` and a header on every answer.
+#[tokio::test]
+async fn a_binary_serving_the_sandbox_says_so_in_its_log_readyz_and_every_answer() {
+    let binary = Binary::start(&[]).await;
+    let started =
+        binary.seen.iter().any(|line| line.contains("\"data_source\":\"sandbox\"") && line.contains("SIMULATED"));
+    assert!(started, "{}", binary.seen.join("\n"));
+    let base = binary.graphql.trim_end_matches("/graphql").to_owned();
+    let ready = binary.http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.headers()["x-keka-sandbox"], "simulated");
+    assert!(ready.text().await.unwrap().contains("SIMULATED"));
+    let answer = binary.http.post(&binary.graphql).json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
+    assert_eq!(answer.headers()["x-keka-sandbox"], "simulated");
+    binary.stop().await;
+}

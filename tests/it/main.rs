@@ -1,10 +1,12 @@
 //! One integration-test binary (faster to link than one per file).
 
 mod binary;
+mod browser;
 mod directory;
 mod federation;
 mod federation_gateway;
 mod graphql_api;
+mod graphql_over_http;
 mod hardening;
 mod helpers;
 mod keeper_client;

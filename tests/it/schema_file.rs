@@ -19,3 +19,12 @@ fn schema_graphql_matches_the_schema() {
         );
     }
 }
+
+/// Doc comments of entity resolvers ("Federation: …") are not fields: one that reaches the schema has slipped onto
+/// the field below it.
+#[test]
+fn no_entity_resolver_comment_leaks_into_a_field_description() {
+    let sdl = keka_subgraph::graphql::schema_sdl(keka_subgraph::graphql::AccessDirectives::None);
+    let leaked: Vec<&str> = sdl.lines().filter(|line| line.trim_start().starts_with("Federation:")).collect();
+    assert!(leaked.is_empty(), "{leaked:?}");
+}
