@@ -13,6 +13,7 @@ use crate::keeper::{DataCentre, KeeperConfig};
 use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment};
 use crate::sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
 use crate::server::{Application, JwtKeys, RouterAuth, ServerSettings};
+use crate::store::StoreConfig;
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -88,6 +89,35 @@ pub struct ServeArgs {
     pub keka: KekaArgs,
     #[command(flatten)]
     pub keeper: KeeperArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// State shared by replicas. Off (everything in-process) unless `REDIS_URL` is set.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Redis shared by every replica (`redis://[user:password@]host:port[/db]`, `rediss://…` for TLS): one Keka
+    /// budget for the fleet. Secret (it may hold a password): prefer the environment variable.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key; replicas of one tenant must share it (default `keka-subgraph:v1:{Keka host}:`).
+    #[arg(long, env = "REDIS_KEY_PREFIX")]
+    pub redis_key_prefix: Option<String>,
+    /// Keka requests a minute one replica allows itself while Redis is unreachable (a conservative share of the
+    /// budget, never all of it; default: a fifth of KEKA_RATE_LIMIT_PER_MINUTE).
+    #[arg(long, env = "KEKA_FALLBACK_RATE_LIMIT_PER_MINUTE")]
+    pub keka_fallback_rate_limit_per_minute: Option<u32>,
+}
+
+impl StoreArgs {
+    pub fn to_config(&self, keka: &KekaConfig) -> StoreConfig {
+        let local = StoreConfig::local(keka);
+        StoreConfig {
+            redis_url: self.redis_url.clone(),
+            key_prefix: self.redis_key_prefix.clone().unwrap_or(local.key_prefix),
+            fallback_per_window: self.keka_fallback_rate_limit_per_minute.unwrap_or(local.fallback_per_window),
+        }
+    }
 }
 
 /// Keeper's SCIM node (the directory joined to employees). Off unless `KEEPER_TOKEN` is set; with no Keka
@@ -390,6 +420,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (None, Some(sandbox)) => Some(crate::server::keeper_config_for(sandbox)?),
         (None, None) => None,
     };
+    let store = args.store.to_config(&keka);
     let settings = ServerSettings {
         listen: args.listen,
         keka,
@@ -414,6 +445,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         request_deadline: Duration::from_secs(args.limits.request_deadline_secs.max(1)),
         graphiql: args.limits.graphiql,
         router_auth: args.router_auth.to_router_auth()?,
+        store,
     };
     let application = Application::build(settings, sandbox).await?;
     let address = application.local_addr();

@@ -20,5 +20,6 @@ pub mod keeper;
 pub mod keka;
 pub mod sandbox;
 pub mod server;
+pub mod store;
 pub mod telemetry;
 pub mod upstream;

@@ -87,7 +87,7 @@ impl KeeperClient {
             max_wait: config.max_rate_limit_wait,
         };
         let limiter = RateLimiter::new(config.rate_limit_per_window, config.rate_limit_window);
-        let pacer = Pacer::new(UPSTREAM, limiter, retry, metrics.clone());
+        let pacer = Pacer::new(UPSTREAM, Arc::new(limiter), retry, metrics.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 http,

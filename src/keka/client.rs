@@ -22,7 +22,7 @@ use super::models::{
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
 use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
-use crate::upstream::{Pacer, RateLimiter, RequestTally, UpstreamMetrics};
+use crate::upstream::{Budget, Pacer, RateLimiter, RequestTally, UpstreamMetrics};
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").
@@ -107,6 +107,16 @@ impl KekaClient {
 
     /// A client that counts its requests, waits, retries and token refreshes in `metrics`.
     pub fn with_metrics(config: KekaConfig, metrics: Arc<UpstreamMetrics>) -> Result<Self, KekaError> {
+        Self::with_budget(config, metrics, None)
+    }
+
+    /// Like [`Self::with_metrics`], spending `budget` (one shared by every replica using this API key) instead of a
+    /// budget of its own.
+    pub fn with_budget(
+        config: KekaConfig,
+        metrics: Arc<UpstreamMetrics>,
+        budget: Option<Arc<dyn Budget>>,
+    ) -> Result<Self, KekaError> {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .timeout(config.request_timeout)
@@ -121,9 +131,13 @@ impl KekaClient {
             max_wait: config.max_rate_limit_wait,
         };
         let tokens = TokenSource::new(&config, http.clone(), retry, metrics.clone())?;
-        let limiter =
-            RateLimiter::new(config.rate_limit_per_window, config.rate_limit_window + config.rate_limit_margin);
-        let pacer = Pacer::new(UPSTREAM, limiter, retry, metrics.clone());
+        let budget = budget.unwrap_or_else(|| {
+            Arc::new(RateLimiter::new(
+                config.rate_limit_per_window,
+                config.rate_limit_window + config.rate_limit_margin,
+            ))
+        });
+        let pacer = Pacer::new(UPSTREAM, budget, retry, metrics.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 base_url: config.base_url.as_str().trim_end_matches('/').to_owned(),

@@ -1,6 +1,7 @@
 //! `GET /metrics` in Prometheus' text format: GraphQL requests by operation and outcome with latency histograms,
 //! requests in flight and shed, snapshot ages, plus everything the upstream clients count ([`UpstreamMetrics`]).
 
+use crate::store::StoreState;
 use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,11 @@ struct RequestLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
     operation: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabel {
+    state: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -63,6 +69,7 @@ impl Outcome {
 }
 
 type AgeOf = Box<dyn Fn() -> Option<Duration> + Send + Sync>;
+type StateOf = Box<dyn Fn() -> StoreState + Send + Sync>;
 
 pub struct ServerMetrics {
     registry: Registry,
@@ -71,6 +78,8 @@ pub struct ServerMetrics {
     in_flight: Gauge,
     snapshot_age: Family<SnapshotLabel, Gauge<f64, AtomicU64>>,
     snapshots: Vec<(&'static str, AgeOf)>,
+    store: Family<StoreLabel, Gauge>,
+    store_state: Option<StateOf>,
     operations: Mutex<HashSet<String>>,
 }
 
@@ -103,6 +112,12 @@ impl ServerMetrics {
             "Age of the snapshot built from an upstream walk (served stale past its TTL)",
             snapshot_age.clone(),
         );
+        let store = Family::<StoreLabel, Gauge>::default();
+        registry.register(
+            "store_state",
+            "Where shared state lives: 1 for the current state (local, attached to Redis, or detached from it)",
+            store.clone(),
+        );
         upstream.register(&mut registry);
         Self {
             registry,
@@ -111,6 +126,8 @@ impl ServerMetrics {
             in_flight,
             snapshot_age,
             snapshots: Vec::new(),
+            store,
+            store_state: None,
             operations: Mutex::new(HashSet::new()),
         }
     }
@@ -118,6 +135,11 @@ impl ServerMetrics {
     /// Reports `age()` as `snapshot_age_seconds{snapshot="name"}` at each scrape.
     pub fn watch_snapshot(&mut self, name: &'static str, age: impl Fn() -> Option<Duration> + Send + Sync + 'static) {
         self.snapshots.push((name, Box::new(age)));
+    }
+
+    /// Reports `state()` as `store_state{state="…"} 1` at each scrape.
+    pub fn watch_store(&mut self, state: impl Fn() -> StoreState + Send + Sync + 'static) {
+        self.store_state = Some(Box::new(state));
     }
 
     /// Counts a request in flight until the guard drops.
@@ -158,6 +180,12 @@ impl ServerMetrics {
         for (name, age) in &self.snapshots {
             let gauge = self.snapshot_age.get_or_create(&SnapshotLabel { snapshot: name });
             gauge.set(age().map_or(-1.0, |age| age.as_secs_f64()));
+        }
+        if let Some(state) = &self.store_state {
+            let current = state();
+            for each in [StoreState::Local, StoreState::Attached, StoreState::Detached] {
+                self.store.get_or_create(&StoreLabel { state: each.label() }).set(i64::from(each == current));
+            }
         }
         let mut text = String::new();
         if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {

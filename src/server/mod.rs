@@ -30,6 +30,7 @@ use crate::graphql::{AccessDirectives, DocumentCache, GraphContext, GraphLimits,
 use crate::keeper::{Directory, KeeperClient, KeeperConfig};
 use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, OrgSnapshot, SnapshotSource};
 use crate::sandbox::RunningSandbox;
+use crate::store::{Store, StoreConfig, StoreState};
 use crate::upstream::{Freshness, UpstreamMetrics};
 
 /// Parsed documents kept for reuse (see [`DocumentCache`]).
@@ -62,6 +63,8 @@ pub struct ServerSettings {
     pub graphiql: bool,
     /// Who may call `/graphql`.
     pub router_auth: RouterAuth,
+    /// Where state shared by replicas lives (Redis), if anywhere.
+    pub store: StoreConfig,
 }
 
 impl ServerSettings {
@@ -86,6 +89,7 @@ struct AppState {
     metrics: Arc<ServerMetrics>,
     /// Whether the data is the embedded sandbox's simulation, which every answer and `/readyz` then say.
     simulated: bool,
+    store: Store,
 }
 
 /// A built server: bound to its port, ready to run.
@@ -101,7 +105,14 @@ impl Application {
     /// Builds the Keka client, the schema and the routes, and binds the listener (port 0 picks a free port).
     pub async fn build(settings: ServerSettings, sandbox: Option<RunningSandbox>) -> anyhow::Result<Self> {
         let upstream_metrics = Arc::new(UpstreamMetrics::default());
-        let client = KekaClient::with_metrics(settings.keka.clone(), upstream_metrics.clone())?;
+        let store = Store::new(&settings.store)?;
+        let keka_config = &settings.keka;
+        let budget = store.budget(
+            "keka",
+            keka_config.rate_limit_per_window,
+            keka_config.rate_limit_window + keka_config.rate_limit_margin,
+        );
+        let client = KekaClient::with_budget(settings.keka.clone(), upstream_metrics.clone(), Some(budget))?;
         let keka = CachedKeka::new(client, CacheConfig { stale_if_error: settings.stale_if_error, ..settings.cache });
         let snapshot = OrgSnapshot::source(keka.clone(), settings.freshness());
         let directory = match &settings.keeper {
@@ -125,6 +136,8 @@ impl Application {
         if let Some(directory) = directory.clone() {
             metrics.watch_snapshot("keeper_directory", move || directory.age());
         }
+        let watched = store.clone();
+        metrics.watch_store(move || watched.state());
         let state = AppState {
             schema,
             keka: keka.clone(),
@@ -138,6 +151,7 @@ impl Application {
             router_auth: Arc::new(settings.router_auth.clone()),
             metrics: Arc::new(metrics),
             simulated: sandbox.is_some(),
+            store,
         };
         let router = router(state, settings.max_body_bytes);
         let listener = TcpListener::bind(settings.listen).await?;
@@ -220,16 +234,27 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready once a Keka token can be obtained. A detached Redis leaves the replica ready (it answers from its local
+/// state and share of the budget: failing readiness would take the whole fleet out of the router during a Redis
+/// outage), and the body says so.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.keka.client().check_credentials().await {
-        Ok(()) if state.simulated => {
-            (StatusCode::OK, "ready (serving SIMULATED data from the embedded Keka sandbox, not a Keka tenant)")
-                .into_response()
+    let store = match state.store.check().await {
+        StoreState::Local => "",
+        StoreState::Attached => "; shared state: Redis attached",
+        StoreState::Detached => {
+            "; shared state: Redis UNREACHABLE, running on local state and a local share of the budget"
         }
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
+    };
+    match state.keka.client().check_credentials().await {
+        Ok(()) if state.simulated => (
+            StatusCode::OK,
+            format!("ready (serving SIMULATED data from the embedded Keka sandbox, not a Keka tenant){store}"),
+        )
+            .into_response(),
+        Ok(()) => (StatusCode::OK, format!("ready{store}")).into_response(),
         Err(error) => {
             tracing::warn!(%error, "not ready: no Keka token");
-            (StatusCode::SERVICE_UNAVAILABLE, "cannot obtain a Keka access token").into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, format!("cannot obtain a Keka access token{store}")).into_response()
         }
     }
 }

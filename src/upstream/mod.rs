@@ -13,6 +13,6 @@ mod tally;
 
 pub use metrics::UpstreamMetrics;
 pub use pacer::{NoSlot, Pacer};
-pub use rate_limit::{RateLimiter, SlotTooFar};
+pub use rate_limit::{Budget, RateLimiter, SlotTooFar};
 pub use refreshing::{Freshness, Refreshing};
 pub use tally::{DeadlinePassed, RequestTally};

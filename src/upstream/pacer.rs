@@ -5,14 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use super::retry::{self, AttemptOutcome, Decision, RetryPolicy};
-use super::{RateLimiter, RequestTally, UpstreamMetrics};
+use super::{Budget, RequestTally, UpstreamMetrics};
 
 pub struct Pacer {
     upstream: &'static str,
-    limiter: RateLimiter,
+    budget: Arc<dyn Budget>,
     retry: RetryPolicy,
     metrics: Arc<UpstreamMetrics>,
 }
@@ -28,18 +26,18 @@ impl Pacer {
     /// `upstream` names it in metrics and logs (`keka`, `keeper`).
     pub fn new(
         upstream: &'static str,
-        limiter: RateLimiter,
+        budget: Arc<dyn Budget>,
         retry: RetryPolicy,
         metrics: Arc<UpstreamMetrics>,
     ) -> Self {
-        Self { upstream, limiter, retry, metrics }
+        Self { upstream, budget, retry, metrics }
     }
 
     /// Waits for a budget slot, never past the request's deadline (the router gives up at 30 s; partial data beats
     /// none).
     pub async fn slot(&self) -> Result<(), NoSlot> {
         let max_wait = RequestTally::capped(self.retry.max_wait);
-        let waited = self.limiter.acquire(max_wait).await.map_err(|too_far| NoSlot { wait: too_far.wait, max_wait })?;
+        let waited = self.budget.acquire(max_wait).await.map_err(|too_far| NoSlot { wait: too_far.wait, max_wait })?;
         self.metrics.waited_for_budget(self.upstream, waited);
         Ok(())
     }
@@ -54,7 +52,7 @@ impl Pacer {
         self.metrics.retried(self.upstream);
         if let AttemptOutcome::Status { status: 429, .. } = outcome {
             // The budget is spent for everyone using this key or token, not just this call.
-            self.limiter.pause_until(Instant::now() + wait);
+            self.budget.pause(wait).await;
         }
         tracing::warn!(
             upstream = self.upstream,

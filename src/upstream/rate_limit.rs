@@ -12,7 +12,29 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tokio::time::Instant;
+
+/// A request budget as the pacer sees it: this process's [`RateLimiter`], or one window shared by every replica
+/// (`store::SharedBudget`). Boxed futures: one per upstream call, next to an HTTP exchange.
+pub trait Budget: Send + Sync + std::fmt::Debug {
+    /// Waits for a slot and returns how long it waited. Fails at once, without reserving, if the slot is further
+    /// than `max_wait` away.
+    fn acquire(&self, max_wait: Duration) -> BoxFuture<'_, Result<Duration, SlotTooFar>>;
+    /// The upstream said 429: nobody using this budget sends for `wait`.
+    fn pause(&self, wait: Duration) -> BoxFuture<'_, ()>;
+}
+
+impl Budget for RateLimiter {
+    fn acquire(&self, max_wait: Duration) -> BoxFuture<'_, Result<Duration, SlotTooFar>> {
+        Box::pin(RateLimiter::acquire(self, max_wait))
+    }
+
+    fn pause(&self, wait: Duration) -> BoxFuture<'_, ()> {
+        self.pause_until(Instant::now() + wait);
+        Box::pin(std::future::ready(()))
+    }
+}
 
 /// The limiter could not give a slot within the caller's deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -102,26 +102,52 @@ pub(crate) async fn spawn_app_on(
     configure_sandbox: impl FnOnce(&mut keka_subgraph::sandbox::SandboxConfig),
     configure: impl FnOnce(&mut keka_subgraph::server::ServerSettings),
 ) -> TestApp {
+    let sandbox = start_sandbox(employees, configure_sandbox).await;
+    let mut settings = test_settings(&sandbox);
+    configure(&mut settings);
+    serve(settings, sandbox.addr(), Some(sandbox)).await
+}
+
+/// A sandbox of `employees` people for the tests (no rate limit unless configured, pinned date).
+pub(crate) async fn start_sandbox(
+    employees: usize,
+    configure_sandbox: impl FnOnce(&mut keka_subgraph::sandbox::SandboxConfig),
+) -> RunningSandbox {
+    let mut config = keka_subgraph::sandbox::SandboxConfig {
+        employees,
+        today: test_today(),
+        rate_limit_per_minute: 0,
+        ..keka_subgraph::sandbox::SandboxConfig::default()
+    };
+    configure_sandbox(&mut config);
+    RunningSandbox::start(config).await.expect("sandbox starts")
+}
+
+/// One replica of the subgraph against a sandbox it shares with others (and does not stop).
+pub(crate) async fn spawn_replica(
+    sandbox: &RunningSandbox,
+    configure: impl FnOnce(&mut keka_subgraph::server::ServerSettings),
+) -> TestApp {
+    let mut settings = test_settings(sandbox);
+    configure(&mut settings);
+    serve(settings, sandbox.addr(), None).await
+}
+
+/// The subgraph's settings for a test against `sandbox`: loopback, pinned date, short back-offs.
+fn test_settings(sandbox: &RunningSandbox) -> keka_subgraph::server::ServerSettings {
     use keka_subgraph::graphql::{GraphLimits, Today};
     use keka_subgraph::keka::CacheConfig;
-    use keka_subgraph::sandbox::SandboxConfig;
-    use keka_subgraph::server::{Application, ServerSettings, keeper_config_for, start_embedded_sandbox};
+    use keka_subgraph::server::{ServerSettings, keeper_config_for};
 
-    let mut sandbox_config =
-        SandboxConfig { employees, today: test_today(), rate_limit_per_minute: 0, ..SandboxConfig::default() };
-    configure_sandbox(&mut sandbox_config);
-    let (sandbox, mut keka) = start_embedded_sandbox(sandbox_config).await.expect("sandbox starts");
-    keka.backoff_base = Duration::from_millis(1);
-    keka.backoff_max = Duration::from_millis(5);
-    let sandbox_address = sandbox.addr();
-    let sandbox_keka = keka.clone();
-    let mut keeper_subgraph_config = keeper_config_for(&sandbox).expect("the sandbox's Keeper node has a valid URL");
-    keeper_subgraph_config.backoff_base = Duration::from_millis(1);
-    keeper_subgraph_config.backoff_max = Duration::from_millis(5);
-    let mut settings = ServerSettings {
+    let keka = sandbox_config(sandbox);
+    let mut keeper = keeper_config_for(sandbox).expect("the sandbox's Keeper node has a valid URL");
+    keeper.backoff_base = Duration::from_millis(1);
+    keeper.backoff_max = Duration::from_millis(5);
+    ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
+        store: keka_subgraph::store::StoreConfig::local(&keka),
         keka,
-        keeper: Some(keeper_subgraph_config),
+        keeper: Some(keeper),
         cache: CacheConfig::default(),
         snapshot_grace: Duration::from_secs(600),
         stale_if_error: Duration::from_secs(3600),
@@ -133,9 +159,17 @@ pub(crate) async fn spawn_app_on(
         request_deadline: Duration::from_secs(25),
         graphiql: true,
         router_auth: Default::default(),
-    };
-    configure(&mut settings);
-    let application = Application::build(settings, Some(sandbox)).await.expect("subgraph builds");
+    }
+}
+
+/// Serves the subgraph on a task until [`TestApp::stop`] (or drop); `sandbox`, if given, stops with it.
+async fn serve(
+    settings: keka_subgraph::server::ServerSettings,
+    sandbox_address: std::net::SocketAddr,
+    sandbox: Option<RunningSandbox>,
+) -> TestApp {
+    let sandbox_keka = settings.keka.clone();
+    let application = keka_subgraph::server::Application::build(settings, sandbox).await.expect("subgraph builds");
     let address = application.local_addr();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

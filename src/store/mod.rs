@@ -1,0 +1,124 @@
+//! Where state shared by replicas lives. Without `REDIS_URL` there is nothing to share: each process keeps its own
+//! (the default, what `cargo run` needs). With it, the Keka request budget is one window in Redis, shared by every
+//! replica using the same key prefix and budget id.
+//!
+//! Redis failing is a fault like Keka failing: every call has a short timeout, a failure detaches the store for a
+//! moment (no call waits on a dead Redis), and meanwhile each replica spends a conservative local share of the
+//! budget, never the whole of it. Nothing secret is written to Redis: not Keka's client secret, API key or tokens;
+//! key names derive from the tenant, never from a secret.
+
+mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+pub use self::redis::{RedisStore, SharedBudget};
+use crate::upstream::{Budget, RateLimiter};
+
+/// How replicas share state.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// `redis://[user:password@]host:port[/db]` or `rediss://…`; `None` keeps every state in this process.
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every key (default: derived from the Keka tenant, see [`StoreConfig::default_prefix`]).
+    pub key_prefix: String,
+    /// Requests a minute this replica allows itself against Keka while Redis is unreachable.
+    pub fallback_per_window: u32,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
+            .field("key_prefix", &self.key_prefix)
+            .field("fallback_per_window", &self.fallback_per_window)
+            .finish()
+    }
+}
+
+impl StoreConfig {
+    /// Every state in this process (no Redis).
+    pub fn local(keka: &crate::keka::KekaConfig) -> Self {
+        Self {
+            redis_url: None,
+            key_prefix: Self::default_prefix(&keka.base_url),
+            fallback_per_window: (keka.rate_limit_per_window / 5).max(1),
+        }
+    }
+
+    /// `keka-subgraph:v1:{host}:` for a Keka API root: one tenant, one prefix, whatever the replica.
+    pub fn default_prefix(keka_base_url: &url::Url) -> String {
+        let host = keka_base_url.host_str().unwrap_or("keka");
+        let port = keka_base_url.port().map(|port| format!(":{port}")).unwrap_or_default();
+        format!("keka-subgraph:v1:{host}{port}:")
+    }
+}
+
+/// This process's state, or the fleet's.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Local,
+    Redis(Arc<RedisStore>),
+}
+
+/// What `/readyz` and `/metrics` say about the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreState {
+    /// No Redis configured: every state is in-process.
+    Local,
+    /// Redis answers: state is shared.
+    Attached,
+    /// Redis failed recently: this replica runs on its local share until it answers again.
+    Detached,
+}
+
+impl StoreState {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Attached => "attached",
+            Self::Detached => "detached",
+        }
+    }
+}
+
+impl Store {
+    /// Connects lazily: a Redis that is down at start is a fault like any other, not a reason not to start.
+    pub fn new(config: &StoreConfig) -> anyhow::Result<Self> {
+        match &config.redis_url {
+            None => Ok(Self::Local),
+            Some(url) => Ok(Self::Redis(Arc::new(RedisStore::connect(
+                url.expose_secret(),
+                config.key_prefix.clone(),
+                config.fallback_per_window,
+            )?))),
+        }
+    }
+
+    /// A budget of `capacity` requests per `window` for `name` (e.g. Keka's API key's): the fleet's one when Redis
+    /// is configured, this process's own otherwise.
+    pub fn budget(&self, name: &str, capacity: u32, window: Duration) -> Arc<dyn Budget> {
+        match self {
+            Self::Local => Arc::new(RateLimiter::new(capacity, window)),
+            Self::Redis(store) => Arc::new(SharedBudget::new(store.clone(), name, capacity, window)),
+        }
+    }
+
+    pub fn state(&self) -> StoreState {
+        match self {
+            Self::Local => StoreState::Local,
+            Self::Redis(store) if store.is_attached() => StoreState::Attached,
+            Self::Redis(_) => StoreState::Detached,
+        }
+    }
+
+    /// Asks Redis now (for `/readyz`): a failure detaches the store like any other.
+    pub async fn check(&self) -> StoreState {
+        if let Self::Redis(store) = self {
+            store.ping().await;
+        }
+        self.state()
+    }
+}

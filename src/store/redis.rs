@@ -1,0 +1,212 @@
+//! The Redis backend: one `ConnectionManager` (multiplexed, reconnecting by itself), every call under a short
+//! timeout, and a breaker that stops calling a Redis that just failed.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::upstream::{Budget, RateLimiter, SlotTooFar};
+
+/// Longest any one Redis call may take before it counts as a failure (connection refused is immediate; a Redis
+/// that hangs or a lost link costs a request this much once, then the breaker stops calling it).
+const CALL_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long the store stays detached after a failure before a call tries Redis again.
+const DETACHED_FOR: Duration = Duration::from_secs(2);
+
+/// A sliding log of grants per budget, on Redis's clock (so replicas' clocks never matter): no interval of
+/// `window` ms ever holds more than `limit` grants, whatever Keka's window alignment. A grant may lie in the future
+/// (a reserved slot): the caller then sleeps until it. A pause (a 429 seen by any replica) holds every grant back.
+/// KEYS: log, pause. ARGV: limit, window in ms, a member unique to this grant, the longest wait in ms.
+/// Returns {1, wait} for a grant (then reserved) or {0, wait} when the slot is further than allowed.
+const ACQUIRE: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local slot = now
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if paused > slot then slot = paused end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= limit then
+  local oldest_in_budget = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  local free = tonumber(oldest_in_budget[2]) + window
+  if free > slot then slot = free end
+end
+local wait = slot - now
+if wait > tonumber(ARGV[4]) then return {0, wait} end
+redis.call('ZADD', KEYS[1], slot, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window + wait + 1000)
+return {1, wait}
+";
+
+/// Holds every grant of a budget back for `ARGV[1]` ms from Redis's now (never shortening a longer pause).
+const PAUSE: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local pause_until = now + tonumber(ARGV[1])
+if pause_until > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], pause_until, 'PX', tonumber(ARGV[1]) + 1000)
+end
+return 0
+";
+
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+    /// Names this process in the members it writes (with a counter): two replicas' grants never collide.
+    replica: String,
+    grants: AtomicU64,
+    /// Until when no call goes to Redis, after a failure.
+    detached_until: Mutex<Option<tokio::time::Instant>>,
+    /// What each budget allows itself per window while detached.
+    fallback_per_window: u32,
+    acquire: redis::Script,
+    pause: redis::Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore").field("prefix", &self.prefix).field("replica", &self.replica).finish()
+    }
+}
+
+impl RedisStore {
+    /// A lazy connection: nothing is sent until the first call.
+    pub fn connect(url: &str, prefix: String, fallback_per_window: u32) -> anyhow::Result<Self> {
+        if url.starts_with("rediss") {
+            // redis-rs's rustls uses the process's default provider; reqwest brings ring.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        // The URL may hold a password: its parse error is shown without it.
+        let client = redis::Client::open(url)
+            .map_err(|error| anyhow::anyhow!("REDIS_URL is not a valid Redis URL ({:?})", error.kind()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(1));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|error| anyhow::anyhow!("cannot set up the Redis connection ({:?})", error.kind()))?;
+        Ok(Self {
+            connection,
+            prefix,
+            replica: format!("{:016x}", rand::random::<u64>()),
+            grants: AtomicU64::new(0),
+            detached_until: Mutex::new(None),
+            fallback_per_window,
+            acquire: redis::Script::new(ACQUIRE),
+            pause: redis::Script::new(PAUSE),
+        })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// False for a moment after a call failed.
+    pub fn is_attached(&self) -> bool {
+        let detached_until = self.detached_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        detached_until.is_none_or(|until| tokio::time::Instant::now() >= until)
+    }
+
+    /// Runs one Redis call within [`CALL_TIMEOUT`], unless the store is detached. A failure detaches it.
+    async fn call<T>(&self, what: &'static str, call: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
+        if !self.is_attached() {
+            return None;
+        }
+        let failure = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+            Ok(Ok(value)) => {
+                *self.detached_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                return Some(value);
+            }
+            Ok(Err(error)) => format!("{:?}: {}", error.kind(), error.detail().unwrap_or_default()),
+            Err(_) => format!("no answer within {} ms", CALL_TIMEOUT.as_millis()),
+        };
+        let mut detached_until = self.detached_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if detached_until.is_none() {
+            tracing::warn!(what, error = %failure, "Redis failed: this replica runs on its local state until it answers");
+        }
+        *detached_until = Some(tokio::time::Instant::now() + DETACHED_FOR);
+        None
+    }
+
+    /// `PING`: reattaches the store when Redis answers (after the detached moment).
+    pub async fn ping(&self) {
+        let mut connection = self.connection.clone();
+        let _: Option<String> = self.call("ping", redis::cmd("PING").query_async(&mut connection)).await;
+    }
+}
+
+/// One budget shared by every replica: a sliding log in Redis ([`ACQUIRE`]); while Redis is unreachable, a local
+/// log allowing only the configured share.
+#[derive(Debug)]
+pub struct SharedBudget {
+    store: Arc<RedisStore>,
+    log_key: String,
+    pause_key: String,
+    capacity: u32,
+    window: Duration,
+    fallback: RateLimiter,
+}
+
+impl SharedBudget {
+    pub fn new(store: Arc<RedisStore>, name: &str, capacity: u32, window: Duration) -> Self {
+        let fallback = RateLimiter::new(store.fallback_per_window.min(capacity).max(1), window);
+        Self {
+            log_key: format!("{}budget:{name}", store.prefix),
+            pause_key: format!("{}budget:{name}:pause", store.prefix),
+            store,
+            capacity,
+            window,
+            fallback,
+        }
+    }
+
+    /// Asks Redis for a grant: `Some(Ok(wait))` reserved, `Some(Err(..))` too far, `None` when Redis failed.
+    async fn shared(&self, max_wait: Duration) -> Option<Result<Duration, SlotTooFar>> {
+        let member = format!("{}:{}", self.store.replica, self.store.grants.fetch_add(1, Ordering::Relaxed));
+        let mut connection = self.store.connection.clone();
+        let mut invocation = self.store.acquire.key(&self.log_key);
+        invocation.key(&self.pause_key).arg(self.capacity).arg(millis(self.window)).arg(member).arg(millis(max_wait));
+        let (granted, wait): (u8, u64) = self.store.call("budget", invocation.invoke_async(&mut connection)).await?;
+        let wait = Duration::from_millis(wait);
+        Some(if granted == 1 { Ok(wait) } else { Err(SlotTooFar { wait }) })
+    }
+}
+
+impl Budget for SharedBudget {
+    fn acquire(&self, max_wait: Duration) -> BoxFuture<'_, Result<Duration, SlotTooFar>> {
+        Box::pin(async move {
+            if self.capacity == 0 {
+                return Ok(Duration::ZERO);
+            }
+            match self.shared(max_wait).await {
+                Some(Ok(wait)) => {
+                    tokio::time::sleep(wait).await;
+                    Ok(wait)
+                }
+                Some(Err(too_far)) => Err(too_far),
+                None => self.fallback.acquire(max_wait).await,
+            }
+        })
+    }
+
+    fn pause(&self, wait: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.fallback.pause_until(tokio::time::Instant::now() + wait);
+            let mut connection = self.store.connection.clone();
+            let mut invocation = self.store.pause.key(&self.pause_key);
+            invocation.arg(millis(wait));
+            let _: Option<u8> = self.store.call("pause", invocation.invoke_async(&mut connection)).await;
+        })
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
