@@ -122,3 +122,29 @@ impl Store {
         self.state()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redis_url_and_its_password_never_show() {
+        let config = StoreConfig {
+            redis_url: Some(SecretString::from("redis://user:hunter2-secret@127.0.0.1:1/0")),
+            key_prefix: "p:".to_owned(),
+            fallback_per_window: 1,
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let bad = StoreConfig { redis_url: Some(SecretString::from("redis://user:hunter2-secret@[::1")), ..config };
+        let error = Store::new(&bad).unwrap_err().to_string();
+        assert!(error.contains("REDIS_URL") && !error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn the_default_prefix_names_the_tenant_not_a_secret() {
+        let url = url::Url::parse("https://acme.keka.com/api/v1").unwrap();
+        assert_eq!(StoreConfig::default_prefix(&url), "keka-subgraph:v1:acme.keka.com:");
+        let sandbox = url::Url::parse("http://127.0.0.1:4010/api/v1").unwrap();
+        assert_eq!(StoreConfig::default_prefix(&sandbox), "keka-subgraph:v1:127.0.0.1:4010:");
+    }
+}
