@@ -57,7 +57,7 @@ const ORG_QUERY: &str =
     "{ employees(first: 50) { totalCount nodes { id manager { id } directReports { totalCount } } } }";
 
 /// Three replicas against one sandbox allowing `limit` requests a minute, each told the same budget; with Redis when
-/// given. Requests give up at once when their slot is further than their short deadline.
+/// given. Requests give up at once when their slot is further than their deadline (the next window is a minute away).
 async fn fleet(
     sandbox: &keka_subgraph::sandbox::RunningSandbox,
     limit: u32,
@@ -69,7 +69,7 @@ async fn fleet(
         replicas.push(
             spawn_replica(sandbox, move |settings| {
                 settings.keka.rate_limit_per_window = limit;
-                settings.request_deadline = Duration::from_secs(3);
+                settings.request_deadline = Duration::from_secs(10);
                 settings.store.redis_url = url.map(SecretString::from);
             })
             .await,
