@@ -70,12 +70,13 @@ impl DocumentCache {
                     }
                     _ => None,
                 };
+                let (literal_representations, representation_variables) = representations(&document);
                 let parsed = Arc::new(Parsed {
                     tokens,
                     aliases: count_aliases(&document),
                     directives: count_directives(&document),
-                    literal_representations: count_literal_representations(&document),
-                    representation_variables: representation_variables(&document),
+                    literal_representations,
+                    representation_variables,
                     asks_introspection: asks_introspection(&document),
                     operation_name,
                     document,
@@ -86,30 +87,9 @@ impl DocumentCache {
                 parsed
             }
         };
-        if parsed.tokens > limits.max_tokens {
-            return Err(limit_error(
-                "TOO_MANY_TOKENS",
-                format!("the document has {} tokens; at most {} are allowed", parsed.tokens, limits.max_tokens),
-            ));
-        }
-        if parsed.aliases > limits.max_aliases {
-            return Err(limit_error(
-                "TOO_MANY_ALIASES",
-                format!(
-                    "the document has {} aliased fields; at most {} are allowed",
-                    parsed.aliases, limits.max_aliases
-                ),
-            ));
-        }
-        if parsed.directives > limits.max_directives {
-            return Err(limit_error(
-                "TOO_MANY_DIRECTIVES",
-                format!(
-                    "the document has {} directives; at most {} are allowed",
-                    parsed.directives, limits.max_directives
-                ),
-            ));
-        }
+        within("TOO_MANY_TOKENS", "tokens", parsed.tokens, limits.max_tokens)?;
+        within("TOO_MANY_ALIASES", "aliased fields", parsed.aliases, limits.max_aliases)?;
+        within("TOO_MANY_DIRECTIVES", "directives", parsed.directives, limits.max_directives)?;
         let representations = parsed.literal_representations
             + parsed
                 .representation_variables
@@ -159,6 +139,14 @@ pub struct Prepared {
     pub entities: EntityScreen,
 }
 
+/// `count` of `what` in the document, refused with `code` past `max`.
+fn within(code: &str, what: &str, count: usize, max: usize) -> Result<(), ServerError> {
+    if count > max {
+        return Err(limit_error(code, format!("the document has {count} {what}; at most {max} are allowed")));
+    }
+    Ok(())
+}
+
 fn limit_error(code: &str, message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
@@ -205,44 +193,28 @@ fn count_aliases(document: &ExecutableDocument) -> usize {
     aliases
 }
 
-/// Representations written into the document itself (`_entities(representations: [...])`); gateways send them as
-/// variables instead.
-fn count_literal_representations(document: &ExecutableDocument) -> usize {
-    let mut count = 0;
+/// The `representations` of every `_entities` field in the document: how many are written into it as literal lists
+/// (`_entities(representations: [...])`), and the variables that carry the others (any name: gateways say
+/// `$representations`).
+fn representations(document: &ExecutableDocument) -> (usize, Vec<Name>) {
+    let mut literal = 0;
+    let mut variables: Vec<Name> = Vec::new();
     for set in selection_sets(document) {
         visit_fields(set, &mut |field| {
-            if field.name.node == "_entities" {
-                for (name, value) in &field.arguments {
-                    if name.node == "representations"
-                        && let Value::List(items) = &value.node
-                    {
-                        count += items.len();
-                    }
+            if field.name.node != "_entities" {
+                return;
+            }
+            for (name, value) in &field.arguments {
+                match &value.node {
+                    _ if name.node != "representations" => {}
+                    Value::List(items) => literal += items.len(),
+                    Value::Variable(variable) if !variables.contains(variable) => variables.push(variable.clone()),
+                    _ => {}
                 }
             }
         });
     }
-    count
-}
-
-/// Variables passed as the representations of an `_entities` field anywhere in the document.
-fn representation_variables(document: &ExecutableDocument) -> Vec<Name> {
-    let mut names: Vec<Name> = Vec::new();
-    for set in selection_sets(document) {
-        visit_fields(set, &mut |field| {
-            if field.name.node == "_entities" {
-                for (name, value) in &field.arguments {
-                    if name.node == "representations"
-                        && let Value::Variable(variable) = &value.node
-                        && !names.contains(variable)
-                    {
-                        names.push(variable.clone());
-                    }
-                }
-            }
-        });
-    }
-    names
+    (literal, variables)
 }
 
 /// Directives anywhere in the document: on operations, variables, fields, fragments and spreads.
@@ -630,7 +602,7 @@ mod properties {
         ) {
             let document = async_graphql::parser::parse_query(&text).unwrap();
             prop_assert_eq!(count_aliases(&document), aliases, "{}", text);
-            prop_assert_eq!(count_literal_representations(&document), representations, "{}", text);
+            prop_assert_eq!(super::representations(&document).0, representations, "{}", text);
 
             let cache = cache();
             // Twice: parsed (unless an earlier case had the same text), then from the cache.

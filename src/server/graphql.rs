@@ -100,38 +100,43 @@ impl MediaType {
     }
 
     /// The type `Accept` ranks highest (by `q`, then by order); `application/json` without an `Accept` header or
-    /// for a wildcard; `None` when it allows neither.
+    /// for a wildcard; `None` when it allows neither. On every request, so it allocates nothing.
     fn negotiate(headers: &HeaderMap) -> Option<Self> {
-        let mut ranges: Vec<(f32, usize, Self)> = Vec::new();
-        let mut any_header = false;
+        let mut best: Option<(f32, Self)> = None;
+        let mut any_range = false;
         for value in headers.get_all(header::ACCEPT) {
             let Ok(value) = value.to_str() else { continue };
             for range in value.split(',') {
                 let mut parts = range.split(';');
-                let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+                let essence = parts.next().unwrap_or_default().trim();
                 if essence.is_empty() {
                     continue;
                 }
-                any_header = true;
+                any_range = true;
                 let quality = parts
                     .filter_map(|parameter| parameter.split_once('='))
                     .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
                     .map_or(1.0, |(_, q)| q.trim().parse::<f32>().unwrap_or(0.0));
-                let media = match essence.as_str() {
-                    "application/graphql-response+json" => Self::GraphqlResponseJson,
-                    "application/json" | "application/*" | "*/*" => Self::Json,
-                    _ => continue,
+                let media = if essence.eq_ignore_ascii_case("application/graphql-response+json") {
+                    Self::GraphqlResponseJson
+                } else if ["application/json", "application/*", "*/*"]
+                    .iter()
+                    .any(|json| essence.eq_ignore_ascii_case(json))
+                {
+                    Self::Json
+                } else {
+                    continue;
                 };
-                if quality > 0.0 {
-                    ranges.push((quality, ranges.len(), media));
+                // Strictly better only: on equal `q` the earlier range wins.
+                if quality > 0.0 && best.is_none_or(|(best_quality, _)| quality > best_quality) {
+                    best = Some((quality, media));
                 }
             }
         }
-        if !any_header {
+        if !any_range {
             return Some(Self::Json);
         }
-        ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        ranges.first().map(|(_, _, media)| *media)
+        best.map(|(_, media)| media)
     }
 }
 
@@ -286,8 +291,7 @@ fn graphql_response(response: async_graphql::Response, media: MediaType, stale_a
 /// Every error carries `extensions.code`: parse and validation errors (which never reached a
 /// resolver) get Apollo's codes, or a sharper one for the limits; anything else uncoded is internal.
 fn add_missing_codes(response: &mut async_graphql::Response) {
-    let before_execution =
-        matches!(response.data, Value::Null) && response.errors.iter().all(|error| error.path.is_empty());
+    let before_execution = is_request_error(response);
     for error in &mut response.errors {
         let has_code = error.extensions.as_ref().is_some_and(|extensions| extensions.get("code").is_some());
         if has_code {
