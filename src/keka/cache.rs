@@ -3,11 +3,14 @@
 //! - Concurrent misses of one key share one upstream request (`try_get_with`).
 //! - Employees seen in any list or page also answer later lookups by id, so a batch by ids
 //!   only asks Keka for the ids not already cached.
+//! - An entry expires a TTL after the Keka answer behind it was fetched, not after it entered this cache: an answer
+//!   another replica fetched four minutes earlier (read from the fleet's cache) has one minute left here too
+//!   ([`crate::upstream::as_of`]).
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use moka::future::Cache;
@@ -19,7 +22,9 @@ use super::models::{
     JobStatus, JobTitle, LeaveRequest, LeaveType, Location, PreboardingCandidate,
 };
 use super::pagination::{Page, PageRequest, walk_pages};
-use crate::upstream::RequestTally;
+use tokio::time::Instant;
+
+use crate::upstream::{RequestTally, as_of};
 
 /// How long and how much to cache.
 #[derive(Debug, Clone, Copy)]
@@ -47,38 +52,84 @@ impl Default for CacheConfig {
 
 type Shared<T> = Arc<T>;
 
+/// A cached value and when the Keka answer behind it was fetched.
+#[derive(Clone)]
+struct Aged<V> {
+    value: V,
+    fetched_at: Instant,
+    /// What is left of the TTL, counted from `fetched_at`, when the value entered the cache.
+    expires_in: Duration,
+}
+
+impl<V> Aged<V> {
+    /// `fetched_at`: as [`as_of::track`] says (`None`: just now).
+    fn new(value: V, fetched_at: Option<Instant>, ttl: Duration) -> Self {
+        let now = Instant::now();
+        let fetched_at = fetched_at.unwrap_or(now);
+        Self { value, fetched_at, expires_in: ttl.saturating_sub(now.saturating_duration_since(fetched_at)) }
+    }
+
+    /// The value, after telling the work using it how old it is.
+    fn served(self) -> V {
+        as_of::note(self.fetched_at);
+        self.value
+    }
+}
+
+/// Expires each entry when the answer behind it does, whether it is new or replaces an older one.
+struct WithItsAnswer;
+
+impl<K, V> moka::Expiry<K, Aged<V>> for WithItsAnswer {
+    fn expire_after_create(&self, _: &K, value: &Aged<V>, _: std::time::Instant) -> Option<Duration> {
+        Some(value.expires_in)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &K,
+        value: &Aged<V>,
+        _: std::time::Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.expires_in)
+    }
+}
+
+type AgedCache<K, V> = Cache<K, Aged<V>>;
+
 /// Employee ids (sorted; empty = everyone) and an inclusive date window.
 type WindowKey = (Vec<String>, NaiveDate, NaiveDate);
 
 #[derive(Clone)]
 pub struct CachedKeka {
     client: KekaClient,
+    ttl: Duration,
     // Synchronous: looking a person up never suspends, so every look-up a resolver makes in one poll lands in the
     // same DataLoader batch (an async `get` may wait on moka's housekeeping and split a batch under load).
-    employees: moka::sync::Cache<String, Shared<Employee>>,
+    employees: moka::sync::Cache<String, Aged<Shared<Employee>>>,
     /// Ids Keka did not return when asked: not asked again within the TTL.
     unknown_employee_ids: Cache<String, ()>,
     /// Concurrent batches asking for the same missing ids share one fetch; entries live only while in flight.
-    employee_batches: Cache<Vec<String>, Shared<Vec<Shared<Employee>>>>,
-    employee_pages: Cache<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
-    employee_lists: Cache<EmployeeFilter, Shared<Vec<Shared<Employee>>>>,
-    employee_ids_by_email: Cache<String, Option<String>>,
+    employee_batches: AgedCache<Vec<String>, Shared<Vec<Shared<Employee>>>>,
+    employee_pages: AgedCache<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
+    employee_lists: AgedCache<EmployeeFilter, Shared<Vec<Shared<Employee>>>>,
+    employee_ids_by_email: AgedCache<String, Option<String>>,
     groups: ListCache<GroupFilter, Shared<Vec<Group>>>,
     group_types: ListCache<(), Shared<Vec<GroupType>>>,
     departments: ListCache<(), Shared<Vec<Department>>>,
     locations: ListCache<(), Shared<Vec<Location>>>,
     job_titles: ListCache<(), Shared<Vec<JobTitle>>>,
     leave_types: ListCache<(), Shared<Vec<LeaveType>>>,
-    leave_requests: Cache<WindowKey, Shared<Vec<Shared<LeaveRequest>>>>,
-    leave_balances: Cache<Vec<String>, Shared<Vec<EmployeeLeaveBalances>>>,
-    attendance: Cache<WindowKey, Shared<Vec<AttendanceDay>>>,
-    jobs: Cache<Option<JobStatus>, Shared<Vec<Job>>>,
-    candidates: Cache<(String, bool), Shared<Vec<Candidate>>>,
-    preboarding: Cache<PreboardingFilter, Shared<Vec<PreboardingCandidate>>>,
+    leave_requests: AgedCache<WindowKey, Shared<Vec<Shared<LeaveRequest>>>>,
+    leave_balances: AgedCache<Vec<String>, Shared<Vec<EmployeeLeaveBalances>>>,
+    attendance: AgedCache<WindowKey, Shared<Vec<AttendanceDay>>>,
+    jobs: AgedCache<Option<JobStatus>, Shared<Vec<Job>>>,
+    candidates: AgedCache<(String, bool), Shared<Vec<Candidate>>>,
+    preboarding: AgedCache<PreboardingFilter, Shared<Vec<PreboardingCandidate>>>,
     /// Leave requests seen in any window, by id (Keka has no get-by-id for them).
-    leave_requests_by_id: Cache<String, Shared<LeaveRequest>>,
+    leave_requests_by_id: AgedCache<String, Shared<LeaveRequest>>,
     /// Candidates seen in any job's list, by id, with their job's id (Keka has no get-by-id for them).
-    candidates_by_id: Cache<String, (String, Shared<Candidate>)>,
+    candidates_by_id: AgedCache<String, (String, Shared<Candidate>)>,
 }
 
 impl std::fmt::Debug for CachedKeka {
@@ -87,19 +138,20 @@ impl std::fmt::Debug for CachedKeka {
     }
 }
 
-fn cache<K, V>(name: &str, capacity: u64, ttl: Duration) -> Cache<K, V>
+/// A cache whose entries expire with the answers behind them (at most `ttl` after they were fetched).
+fn cache<K, V>(name: &str, capacity: u64) -> AgedCache<K, V>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    Cache::builder().name(name).max_capacity(capacity).time_to_live(ttl).build()
+    Cache::builder().name(name).max_capacity(capacity).expire_after(WithItsAnswer).build()
 }
 
 /// A small list's cache: a TTL cache, plus (with a stale-if-error allowance) the last good copy of each list, kept
 /// that long past the TTL to be served, marked stale, when a reload fails.
 #[derive(Clone)]
 struct ListCache<K, V> {
-    fresh: Cache<K, V>,
+    fresh: AgedCache<K, V>,
     last_good: Option<moka::sync::Cache<K, (Instant, V)>>,
     /// The oldest a last good copy may be when served.
     bound: Duration,
@@ -114,7 +166,7 @@ where
         let bound = ttl.saturating_add(stale_if_error);
         let last_good = (!stale_if_error.is_zero())
             .then(|| moka::sync::Cache::builder().max_capacity(capacity).time_to_live(bound).build());
-        Self { fresh: cache(name, capacity, ttl), last_good, bound }
+        Self { fresh: cache(name, capacity), last_good, bound }
     }
 }
 
@@ -152,7 +204,13 @@ impl CachedKeka {
     }
 
     /// A cache lookup that loads on a miss (concurrent misses of one key share one load) and counts hits and misses.
-    async fn through<K, V, F>(&self, name: &'static str, cache: &Cache<K, V>, key: K, load: F) -> Result<V, KekaError>
+    async fn through<K, V, F>(
+        &self,
+        name: &'static str,
+        cache: &AgedCache<K, V>,
+        key: K,
+        load: F,
+    ) -> Result<V, KekaError>
     where
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -161,11 +219,13 @@ impl CachedKeka {
         let missed = std::sync::atomic::AtomicBool::new(false);
         let shared = cache.try_get_with(key, async {
             missed.store(true, std::sync::atomic::Ordering::Relaxed);
-            load.await
+            // Boxed: the load is a whole Keka exchange, held inside moka's future inside ours.
+            let (loaded, fetched_at) = Box::pin(as_of::track(load)).await;
+            Ok::<_, KekaError>(Aged::new(loaded?, fetched_at, self.ttl))
         });
         // The load may be someone else's (a background snapshot walk has no deadline): wait only as long as ours.
         let result = match RequestTally::within_deadline(shared).await {
-            Ok(result) => result.map_err(unshare),
+            Ok(result) => result.map(Aged::served).map_err(unshare),
             Err(passed) => Err(KekaError::from(passed)),
         };
         self.client.metrics().cache_lookup(name, !missed.load(std::sync::atomic::Ordering::Relaxed));
@@ -183,31 +243,60 @@ impl CachedKeka {
         let CacheConfig { ttl, stale_if_error, max_employees, max_lists } = config;
         Self {
             client,
+            ttl,
             employees: moka::sync::Cache::builder()
                 .name("employees")
                 .max_capacity(max_employees)
+                .expire_after(WithItsAnswer)
+                .build(),
+            unknown_employee_ids: Cache::builder()
+                .name("unknown_employee_ids")
+                .max_capacity(max_employees)
                 .time_to_live(ttl)
                 .build(),
-            unknown_employee_ids: cache("unknown_employee_ids", max_employees, ttl),
-            employee_batches: cache("employee_batches", max_lists, ttl),
-            employee_pages: cache("employee_pages", max_lists, ttl),
-            employee_lists: cache("employee_lists", 64, ttl),
-            employee_ids_by_email: cache("employee_ids_by_email", max_employees, ttl),
+            employee_batches: cache("employee_batches", max_lists),
+            employee_pages: cache("employee_pages", max_lists),
+            employee_lists: cache("employee_lists", 64),
+            employee_ids_by_email: cache("employee_ids_by_email", max_employees),
             groups: ListCache::new("groups", 64, ttl, stale_if_error),
             group_types: ListCache::new("group_types", 1, ttl, stale_if_error),
             departments: ListCache::new("departments", 1, ttl, stale_if_error),
             locations: ListCache::new("locations", 1, ttl, stale_if_error),
             job_titles: ListCache::new("job_titles", 1, ttl, stale_if_error),
             leave_types: ListCache::new("leave_types", 1, ttl, stale_if_error),
-            leave_requests: cache("leave_requests", max_lists, ttl),
-            leave_balances: cache("leave_balances", max_lists, ttl),
-            attendance: cache("attendance", max_lists, ttl),
-            jobs: cache("jobs", 16, ttl),
-            candidates: cache("candidates", max_lists, ttl),
-            preboarding: cache("preboarding", 64, ttl),
-            leave_requests_by_id: cache("leave_requests_by_id", max_employees, ttl),
-            candidates_by_id: cache("candidates_by_id", max_employees, ttl),
+            leave_requests: cache("leave_requests", max_lists),
+            leave_balances: cache("leave_balances", max_lists),
+            attendance: cache("attendance", max_lists),
+            jobs: cache("jobs", 16),
+            candidates: cache("candidates", max_lists),
+            preboarding: cache("preboarding", 64),
+            leave_requests_by_id: cache("leave_requests_by_id", max_employees),
+            candidates_by_id: cache("candidates_by_id", max_employees),
         }
+    }
+
+    /// Drops every cached answer (the last good copies of small lists stay, for stale-if-error): the next look-up of
+    /// each goes to the fleet's cache or to Keka.
+    pub fn forget_answers(&self) {
+        self.employees.invalidate_all();
+        self.unknown_employee_ids.invalidate_all();
+        self.employee_pages.invalidate_all();
+        self.employee_lists.invalidate_all();
+        self.employee_ids_by_email.invalidate_all();
+        self.groups.fresh.invalidate_all();
+        self.group_types.fresh.invalidate_all();
+        self.departments.fresh.invalidate_all();
+        self.locations.fresh.invalidate_all();
+        self.job_titles.fresh.invalidate_all();
+        self.leave_types.fresh.invalidate_all();
+        self.leave_requests.invalidate_all();
+        self.leave_balances.invalidate_all();
+        self.attendance.invalidate_all();
+        self.jobs.invalidate_all();
+        self.candidates.invalidate_all();
+        self.preboarding.invalidate_all();
+        self.leave_requests_by_id.invalidate_all();
+        self.candidates_by_id.invalidate_all();
     }
 
     /// The uncached client underneath (for counters and readiness checks).
@@ -215,11 +304,13 @@ impl CachedKeka {
         &self.client
     }
 
-    fn remember_employees(&self, employees: Vec<Employee>) -> Vec<Shared<Employee>> {
+    /// Keeps each employee for look-ups by id, as old as the answer (`fetched_at`, from [`as_of::track`]) it
+    /// came in.
+    fn remember_employees(&self, employees: Vec<Employee>, fetched_at: Option<Instant>) -> Vec<Shared<Employee>> {
         let mut shared = Vec::with_capacity(employees.len());
         for employee in employees {
             let employee = Arc::new(employee);
-            self.employees.insert(employee.id.clone(), employee.clone());
+            self.employees.insert(employee.id.clone(), Aged::new(employee.clone(), fetched_at, self.ttl));
             shared.push(employee);
         }
         shared
@@ -227,7 +318,7 @@ impl CachedKeka {
 
     /// The employee if it is cached; never calls Keka.
     pub fn cached_employee(&self, id: &str) -> Option<Shared<Employee>> {
-        self.employees.get(id)
+        self.employees.get(id).map(Aged::served)
     }
 
     /// Employees by id, from the cache where possible; one `employeeIds=` batch (per chunk) for the rest.
@@ -239,7 +330,7 @@ impl CachedKeka {
             if found.contains_key(id) {
                 continue;
             }
-            let cached = self.employees.get(id);
+            let cached = self.employees.get(id).map(Aged::served);
             self.client.metrics().cache_lookup("employees", cached.is_some());
             match cached {
                 Some(employee) => {
@@ -256,8 +347,8 @@ impl CachedKeka {
         missing.dedup();
         let batch = self
             .through("employee_batches", &self.employee_batches, missing.clone(), async {
-                let employees = self.client.employees_by_ids(&missing).await?;
-                Ok::<_, KekaError>(Arc::new(self.remember_employees(employees)))
+                let (employees, fetched_at) = as_of::track(self.client.employees_by_ids(&missing)).await;
+                Ok::<_, KekaError>(Arc::new(self.remember_employees(employees?, fetched_at)))
             })
             .await?;
         self.employee_batches.invalidate(&missing).await;
@@ -281,9 +372,9 @@ impl CachedKeka {
         page: PageRequest,
     ) -> Result<Shared<Page<Shared<Employee>>>, KekaError> {
         self.through("employee_pages", &self.employee_pages, (filter.clone(), page), async {
-            let page = self.client.employees_page(filter, page).await?;
-            let Page { items, number, size, total_pages, total_records, has_next } = page;
-            let items = self.remember_employees(items);
+            let (page, fetched_at) = as_of::track(self.client.employees_page(filter, page)).await;
+            let Page { items, number, size, total_pages, total_records, has_next } = page?;
+            let items = self.remember_employees(items, fetched_at);
             Ok::<_, KekaError>(Arc::new(Page { items, number, size, total_pages, total_records, has_next }))
         })
         .await
@@ -292,8 +383,8 @@ impl CachedKeka {
     /// Every employee matching `filter` (a full walk); its members also fill the by-id cache.
     pub async fn all_employees(&self, filter: &EmployeeFilter) -> Result<Shared<Vec<Shared<Employee>>>, KekaError> {
         self.through("employee_lists", &self.employee_lists, filter.clone(), async {
-            let employees = self.client.all_employees(filter).await?;
-            Ok::<_, KekaError>(Arc::new(self.remember_employees(employees)))
+            let (employees, fetched_at) = as_of::track(self.client.all_employees(filter)).await;
+            Ok::<_, KekaError>(Arc::new(self.remember_employees(employees?, fetched_at)))
         })
         .await
     }
@@ -311,9 +402,9 @@ impl CachedKeka {
         let key = email.trim().to_lowercase();
         let id = self
             .through("employee_ids_by_email", &self.employee_ids_by_email, key.clone(), async {
-                let employee = self.client.employee_by_work_email(&key).await?;
+                let (employee, fetched_at) = as_of::track(self.client.employee_by_work_email(&key)).await;
                 Ok::<_, KekaError>(
-                    employee.map(|employee| self.remember_employees(vec![employee]).remove(0).id.clone()),
+                    employee?.map(|employee| self.remember_employees(vec![employee], fetched_at).remove(0).id.clone()),
                 )
             })
             .await?;
@@ -356,10 +447,11 @@ impl CachedKeka {
     ) -> Result<Shared<Vec<Shared<LeaveRequest>>>, KekaError> {
         let key = (sorted(employee_ids), from, to);
         self.through("leave_requests", &self.leave_requests, key, async {
-            let requests: Vec<Shared<LeaveRequest>> =
-                self.client.leave_requests(employee_ids, from, to).await?.into_iter().map(Arc::new).collect();
+            let (requests, fetched_at) = as_of::track(self.client.leave_requests(employee_ids, from, to)).await;
+            let requests: Vec<Shared<LeaveRequest>> = requests?.into_iter().map(Arc::new).collect();
             for request in &requests {
-                self.leave_requests_by_id.insert(request.id.clone(), request.clone()).await;
+                let aged = Aged::new(request.clone(), fetched_at, self.ttl);
+                self.leave_requests_by_id.insert(request.id.clone(), aged).await;
             }
             Ok::<_, KekaError>(Arc::new(requests))
         })
@@ -374,7 +466,7 @@ impl CachedKeka {
         around: (NaiveDate, NaiveDate),
     ) -> Result<Option<Shared<LeaveRequest>>, KekaError> {
         if let Some(found) = self.leave_requests_by_id.get(id).await {
-            return Ok(Some(found));
+            return Ok(Some(found.served()));
         }
         let requests = self.leave_requests(&[], around.0, around.1).await?;
         Ok(requests.iter().find(|request| request.id == id).cloned())
@@ -409,11 +501,11 @@ impl CachedKeka {
 
     pub async fn candidates(&self, job_id: &str, archived: bool) -> Result<Shared<Vec<Candidate>>, KekaError> {
         self.through("candidates", &self.candidates, (job_id.to_owned(), archived), async {
-            let candidates = self.client.candidates(job_id, archived).await?;
+            let (candidates, fetched_at) = as_of::track(self.client.candidates(job_id, archived)).await;
+            let candidates = candidates?;
             for candidate in &candidates {
-                self.candidates_by_id
-                    .insert(candidate.id.clone(), (job_id.to_owned(), Arc::new(candidate.clone())))
-                    .await;
+                let found = (job_id.to_owned(), Arc::new(candidate.clone()));
+                self.candidates_by_id.insert(candidate.id.clone(), Aged::new(found, fetched_at, self.ttl)).await;
             }
             Ok::<_, KekaError>(Arc::new(candidates))
         })
@@ -424,7 +516,7 @@ impl CachedKeka {
     /// reading every job's candidates (active, then archived) once. `None` if nobody has that id.
     pub async fn candidate(&self, id: &str) -> Result<Option<(String, Shared<Candidate>)>, KekaError> {
         if let Some(found) = self.candidates_by_id.get(id).await {
-            return Ok(Some(found));
+            return Ok(Some(found.served()));
         }
         let jobs = self.jobs(None).await?;
         for archived in [false, true] {

@@ -21,8 +21,9 @@ use super::models::{
     PreboardingCandidate, PreboardingStage, PreboardingStatus, SingleEnvelope,
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
+use crate::store::Store;
 use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
-use crate::upstream::{Budget, Pacer, RateLimiter, RequestTally, UpstreamMetrics};
+use crate::upstream::{Budget, Pacer, RequestTally, UpstreamMetrics};
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").
@@ -57,6 +58,9 @@ struct Inner {
     tokens: TokenSource,
     pacer: Pacer,
     config: KekaConfig,
+    /// Where GET answers are shared with the fleet (with Redis), and for how long.
+    store: Store,
+    shared_for: Duration,
     requests_sent: AtomicU64,
     metrics: Arc<UpstreamMetrics>,
 }
@@ -95,6 +99,13 @@ impl Call {
         if values.is_empty() { self } else { self.query(name, values.join(",")) }
     }
 
+    /// The request as the fleet's answer cache knows it: method, path and query (no token, no secret).
+    fn describe(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(&self.query);
+        format!("{} {}?{}", self.method, self.path, query.finish())
+    }
+
     fn page(self, page: PageRequest) -> Self {
         self.query("pageNumber", page.number.to_string()).query("pageSize", page.size.to_string())
     }
@@ -107,15 +118,28 @@ impl KekaClient {
 
     /// A client that counts its requests, waits, retries and token refreshes in `metrics`.
     pub fn with_metrics(config: KekaConfig, metrics: Arc<UpstreamMetrics>) -> Result<Self, KekaError> {
-        Self::with_budget(config, metrics, None)
+        Self::with_store(config, metrics, Store::Local, Duration::ZERO)
     }
 
-    /// Like [`Self::with_metrics`], spending `budget` (one shared by every replica using this API key) instead of a
-    /// budget of its own.
-    pub fn with_budget(
+    /// Like [`Self::with_metrics`], keeping its state in `store`: with Redis, the budget is the fleet's (one window
+    /// per API key) and every GET's answer is shared with the fleet for `shared_for`.
+    pub fn with_store(
         config: KekaConfig,
         metrics: Arc<UpstreamMetrics>,
-        budget: Option<Arc<dyn Budget>>,
+        store: Store,
+        shared_for: Duration,
+    ) -> Result<Self, KekaError> {
+        let budget =
+            store.budget("keka", config.rate_limit_per_window, config.rate_limit_window + config.rate_limit_margin);
+        Self::build(config, metrics, budget, store, shared_for)
+    }
+
+    fn build(
+        config: KekaConfig,
+        metrics: Arc<UpstreamMetrics>,
+        budget: Arc<dyn Budget>,
+        store: Store,
+        shared_for: Duration,
     ) -> Result<Self, KekaError> {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
@@ -131,12 +155,6 @@ impl KekaClient {
             max_wait: config.max_rate_limit_wait,
         };
         let tokens = TokenSource::new(&config, http.clone(), retry, metrics.clone())?;
-        let budget = budget.unwrap_or_else(|| {
-            Arc::new(RateLimiter::new(
-                config.rate_limit_per_window,
-                config.rate_limit_window + config.rate_limit_margin,
-            ))
-        });
         let pacer = Pacer::new(UPSTREAM, budget, retry, metrics.clone());
         Ok(Self {
             inner: Arc::new(Inner {
@@ -145,6 +163,8 @@ impl KekaClient {
                 tokens,
                 pacer,
                 config,
+                store,
+                shared_for,
                 requests_sent: AtomicU64::new(0),
                 metrics,
             }),
@@ -440,8 +460,23 @@ impl KekaClient {
     async fn fetch<T: DeserializeOwned>(&self, call: Call) -> Result<T, KekaError> {
         // A child of the GraphQL request's span: one per call, retries included.
         let span = tracing::info_span!("keka_call", endpoint = call.endpoint);
-        let body = self.send(&call).instrument(span).await?;
-        decode(call.endpoint, &body)
+        if call.method != Method::GET {
+            let body = self.send(&call).instrument(span).await?;
+            return decode(call.endpoint, &body);
+        }
+        // Only an answer that decodes is shared; the replica that fetched it keeps what it decoded.
+        let mut decoded = None;
+        let fetch = async {
+            // Boxed: an HTTP exchange is a large future, and this one also waits inside the store's.
+            let body = Box::pin(self.send(&call)).await?;
+            decoded = Some(decode::<T>(call.endpoint, &body)?);
+            Ok::<_, KekaError>(body)
+        };
+        let body = self.inner.store.answer(&call.describe(), self.inner.shared_for, fetch).instrument(span).await?;
+        match decoded {
+            Some(value) => Ok(value),
+            None => decode(call.endpoint, &body),
+        }
     }
 
     async fn send(&self, call: &Call) -> Result<bytes::Bytes, KekaError> {

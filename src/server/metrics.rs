@@ -80,6 +80,7 @@ pub struct ServerMetrics {
     snapshots: Vec<(&'static str, AgeOf)>,
     store: Family<StoreLabel, Gauge>,
     store_state: Option<StateOf>,
+    generation_changes: Counter,
     operations: Mutex<HashSet<String>>,
 }
 
@@ -118,6 +119,12 @@ impl ServerMetrics {
             "Where shared state lives: 1 for the current state (local, attached to Redis, or detached from it)",
             store.clone(),
         );
+        let generation_changes = Counter::default();
+        registry.register(
+            "store_generation_changes",
+            "Times Redis's data was found replaced (restarted empty, or invalidated) and in-process copies dropped",
+            generation_changes.clone(),
+        );
         upstream.register(&mut registry);
         Self {
             registry,
@@ -128,6 +135,7 @@ impl ServerMetrics {
             snapshots: Vec::new(),
             store,
             store_state: None,
+            generation_changes,
             operations: Mutex::new(HashSet::new()),
         }
     }
@@ -140,6 +148,11 @@ impl ServerMetrics {
     /// Reports `state()` as `store_state{state="…"} 1` at each scrape.
     pub fn watch_store(&mut self, state: impl Fn() -> StoreState + Send + Sync + 'static) {
         self.store_state = Some(Box::new(state));
+    }
+
+    /// Counts one change of the fleet's generation.
+    pub fn generation_changed(&self) {
+        self.generation_changes.inc();
     }
 
     /// Counts a request in flight until the guard drops.

@@ -99,6 +99,8 @@ pub struct Application {
     keka: CachedKeka,
     /// The embedded sandbox this server talks to, if any; stopped with the server.
     sandbox: Option<RunningSandbox>,
+    /// Drops in-process copies when the fleet's shared state is replaced; runs while the server does.
+    follow: futures::future::BoxFuture<'static, ()>,
 }
 
 impl Application {
@@ -106,13 +108,8 @@ impl Application {
     pub async fn build(settings: ServerSettings, sandbox: Option<RunningSandbox>) -> anyhow::Result<Self> {
         let upstream_metrics = Arc::new(UpstreamMetrics::default());
         let store = Store::new(&settings.store)?;
-        let keka_config = &settings.keka;
-        let budget = store.budget(
-            "keka",
-            keka_config.rate_limit_per_window,
-            keka_config.rate_limit_window + keka_config.rate_limit_margin,
-        );
-        let client = KekaClient::with_budget(settings.keka.clone(), upstream_metrics.clone(), Some(budget))?;
+        let client =
+            KekaClient::with_store(settings.keka.clone(), upstream_metrics.clone(), store.clone(), settings.cache.ttl)?;
         let keka = CachedKeka::new(client, CacheConfig { stale_if_error: settings.stale_if_error, ..settings.cache });
         let snapshot = OrgSnapshot::source(keka.clone(), settings.freshness());
         let directory = match &settings.keeper {
@@ -153,9 +150,22 @@ impl Application {
             simulated: sandbox.is_some(),
             store,
         };
+        let follow = {
+            let (store, keka, snapshot, metrics) =
+                (state.store.clone(), keka.clone(), state.snapshot.clone(), state.metrics.clone());
+            Box::pin(async move {
+                store
+                    .follow_generation(|| {
+                        keka.forget_answers();
+                        snapshot.expire();
+                        metrics.generation_changed();
+                    })
+                    .await;
+            })
+        };
         let router = router(state, settings.max_body_bytes);
         let listener = TcpListener::bind(settings.listen).await?;
-        Ok(Self { listener, router, keka, sandbox })
+        Ok(Self { listener, router, keka, sandbox, follow })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -173,8 +183,11 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains in-flight requests and stops the sandbox.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, router, sandbox, .. } = self;
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        let Self { listener, router, sandbox, follow, .. } = self;
+        let following = tokio::spawn(follow);
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        following.abort();
+        served?;
         if let Some(sandbox) = sandbox {
             sandbox.shutdown().await;
         }

@@ -7,6 +7,7 @@
 //! budget, never the whole of it. Nothing secret is written to Redis: not Keka's client secret, API key or tokens;
 //! key names derive from the tenant, never from a secret.
 
+mod answers;
 mod redis;
 
 use std::sync::Arc;
@@ -15,7 +16,12 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use self::redis::{RedisStore, SharedBudget};
-use crate::upstream::{Budget, RateLimiter};
+use bytes::Bytes;
+
+use crate::upstream::{Budget, DeadlinePassed, RateLimiter};
+
+/// How often a replica checks the fleet's generation: how long an in-process copy can outlive Redis's data.
+pub const GENERATION_POLL: Duration = Duration::from_secs(1);
 
 /// How replicas share state.
 #[derive(Clone)]
@@ -106,6 +112,46 @@ impl Store {
         }
     }
 
+    /// The answer to one upstream GET (`request`: its method, path and query, nothing secret): with Redis, from the
+    /// fleet's cache, or fetched by `fetch` here or by another replica under a lease; in-process, `fetch` itself.
+    /// `ttl`: how long a new answer is shared. An answer another replica fetched earlier is noted as that old
+    /// ([`crate::upstream::as_of`]).
+    pub async fn answer<E: From<DeadlinePassed>>(
+        &self,
+        request: &str,
+        ttl: Duration,
+        fetch: impl Future<Output = Result<Bytes, E>>,
+    ) -> Result<Bytes, E> {
+        match self {
+            Self::Local => fetch.await,
+            // Boxed: the fetch is a whole upstream exchange, and this sits deep in resolvers' call chains.
+            Self::Redis(store) => Box::pin(store.answer(request, ttl, fetch)).await,
+        }
+    }
+
+    /// Watches the fleet's generation (polled every [`GENERATION_POLL`]) and calls `changed` when it moves: Redis came
+    /// back empty, or the fleet's state was invalidated. In-process copies of shared state must then go, since this
+    /// replica cannot know what changed while it was not looking. Never returns (pending at once without Redis).
+    pub async fn follow_generation(&self, changed: impl Fn()) {
+        let Self::Redis(store) = self else {
+            return std::future::pending().await;
+        };
+        let mut known: Option<String> = None;
+        loop {
+            if let Some(current) = store.generation().await {
+                if known.as_ref().is_some_and(|known| *known != current) {
+                    tracing::info!(
+                        "Redis's generation changed (restarted empty, or invalidated): dropping in-process copies"
+                    );
+                    changed();
+                }
+                known = Some(current);
+            }
+            let jitter = rand::random_range(0..=GENERATION_POLL.as_millis() as u64 / 4);
+            tokio::time::sleep(GENERATION_POLL + Duration::from_millis(jitter)).await;
+        }
+    }
+
     pub fn state(&self) -> StoreState {
         match self {
             Self::Local => StoreState::Local,
@@ -121,6 +167,10 @@ impl Store {
         }
         self.state()
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use super::answers::Scripts;
+use super::millis;
 use crate::upstream::{Budget, RateLimiter, SlotTooFar};
 
 /// Longest any one Redis call may take before it counts as a failure (connection refused is immediate; a Redis
@@ -55,6 +57,16 @@ end
 return 0
 ";
 
+/// The fleet's generation: a random token, set by the first replica to find none. Replicas compare it with the one
+/// they saw last; a new one means Redis lost its data (restarted empty) or the fleet's cached state was invalidated.
+/// KEYS: generation. ARGV: a fresh token, used if there is none.
+const GENERATION: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+";
+
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
@@ -67,6 +79,8 @@ pub struct RedisStore {
     fallback_per_window: u32,
     acquire: redis::Script,
     pause: redis::Script,
+    answers: Scripts,
+    generation: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -101,11 +115,26 @@ impl RedisStore {
             fallback_per_window,
             acquire: redis::Script::new(ACQUIRE),
             pause: redis::Script::new(PAUSE),
+            answers: Scripts::default(),
+            generation: redis::Script::new(GENERATION),
         })
     }
 
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    pub(super) fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
+    pub(super) fn scripts(&self) -> &Scripts {
+        &self.answers
+    }
+
+    /// Unique across the fleet: this replica's id and a counter. Names budget grants and lease holders.
+    pub(super) fn unique_token(&self) -> String {
+        format!("{}:{}", self.replica, self.grants.fetch_add(1, Ordering::Relaxed))
     }
 
     /// False for a moment after a call failed.
@@ -115,7 +144,11 @@ impl RedisStore {
     }
 
     /// Runs one Redis call within [`CALL_TIMEOUT`], unless the store is detached. A failure detaches it.
-    async fn call<T>(&self, what: &'static str, call: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
+    pub(super) async fn call<T>(
+        &self,
+        what: &'static str,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
         if !self.is_attached() {
             return None;
         }
@@ -133,6 +166,14 @@ impl RedisStore {
         }
         *detached_until = Some(tokio::time::Instant::now() + DETACHED_FOR);
         None
+    }
+
+    /// The fleet's generation (see [`GENERATION`]); `None` while Redis is unreachable.
+    pub(super) async fn generation(&self) -> Option<String> {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.generation.key(format!("{}generation", self.prefix));
+        invocation.arg(self.unique_token());
+        self.call("generation", invocation.invoke_async(&mut connection)).await
     }
 
     /// `PING`: reattaches the store when Redis answers (after the detached moment).
@@ -169,7 +210,7 @@ impl SharedBudget {
 
     /// Asks Redis for a grant: `Some(Ok(wait))` reserved, `Some(Err(..))` too far, `None` when Redis failed.
     async fn shared(&self, max_wait: Duration) -> Option<Result<Duration, SlotTooFar>> {
-        let member = format!("{}:{}", self.store.replica, self.store.grants.fetch_add(1, Ordering::Relaxed));
+        let member = self.store.unique_token();
         let mut connection = self.store.connection.clone();
         let mut invocation = self.store.acquire.key(&self.log_key);
         invocation.key(&self.pause_key).arg(self.capacity).arg(millis(self.window)).arg(member).arg(millis(max_wait));
@@ -205,8 +246,4 @@ impl Budget for SharedBudget {
             let _: Option<u8> = self.store.call("pause", invocation.invoke_async(&mut connection)).await;
         })
     }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -4,6 +4,7 @@
 //!
 //! Knows nothing of any one upstream's API.
 
+pub mod as_of;
 pub mod metrics;
 mod pacer;
 pub mod rate_limit;

@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{DeadlinePassed, RequestTally};
+use super::{DeadlinePassed, RequestTally, as_of};
 
 /// How long a built value is served, and in which way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,7 @@ const FAILURE_SHARED_FOR: Duration = Duration::from_secs(1);
 
 struct Built<T> {
     value: Arc<T>,
+    /// When the oldest upstream answer it was built from was fetched: its age counts from then.
     at: Instant,
 }
 
@@ -147,6 +148,18 @@ where
         }
     }
 
+    /// Ends the current value's TTL now: it is then served as any value past its TTL is (within the grace period
+    /// while a rebuild runs, or as stale-if-error), and the next caller rebuilds it.
+    pub fn expire(&self) {
+        let mut current = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(built) = current.as_mut()
+            && let Some(expired) = Instant::now().checked_sub(self.freshness.ttl)
+            && built.at > expired
+        {
+            built.at = expired;
+        }
+    }
+
     /// The value if it is within its TTL; never calls the upstream.
     pub fn fresh(&self) -> Option<Arc<T>> {
         self.current().filter(|built| built.at.elapsed() < self.freshness.ttl).map(|built| built.value)
@@ -201,10 +214,12 @@ where
 
     async fn rebuild(&self) -> Result<Arc<T>, E> {
         let started = Instant::now();
-        let value = Arc::new((self.build)().await?);
+        // As old as the oldest answer it was built from (another replica's, from the fleet's cache, or a cached page).
+        let (value, fetched_at) = as_of::track((self.build)()).await;
+        let value = Arc::new(value?);
         tracing::info!(what = self.what, elapsed_ms = started.elapsed().as_millis() as u64, "rebuilt");
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(Built { value: value.clone(), at: Instant::now() });
+            Some(Built { value: value.clone(), at: fetched_at.unwrap_or_else(Instant::now) });
         Ok(value)
     }
 }

@@ -8,7 +8,7 @@ use keka_subgraph::store::{Store, StoreConfig};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_replica, start_sandbox};
+use crate::helpers::{KillableReplica, TestApp, spawn_replica, start_sandbox};
 use crate::redis_server::RedisServer;
 
 fn store(redis: &RedisServer, prefix: &str) -> Store {
@@ -82,24 +82,82 @@ async fn all_query(replicas: &[TestApp], query: &str) -> Vec<Value> {
     join_all(replicas.iter().map(|replica| replica.query(query))).await
 }
 
-/// Cold and together, three replicas on one API key spend one window, never more: Keka (the sandbox, counting per
-/// key) answers no 429. The same fleet without Redis overspends, which is what the shared window is for.
+/// Keka requests (token requests aside) the sandbox has answered so far.
+fn api_requests(sandbox: &keka_subgraph::sandbox::RunningSandbox) -> u64 {
+    let stats = sandbox.stats();
+    stats.total - stats.token_requests
+}
+
+/// What one replica alone, cold, costs Keka for `query` over `employees` people.
+async fn cost_alone(employees: usize, query: &str) -> u64 {
+    let sandbox = start_sandbox(employees, |_| {}).await;
+    let alone = spawn_replica(&sandbox, |_| {}).await;
+    let answer = alone.query(query).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    alone.stop().await;
+    let cost = api_requests(&sandbox);
+    sandbox.shutdown().await;
+    cost
+}
+
+/// A fleet costs Keka what one process costs: cold and together, three replicas pay one walk between them (the
+/// answers one fetched, the others read from Redis, waiting on its lease); warm they pay nothing, and a replica
+/// started later answers the org chart with nothing either.
+#[tokio::test]
+async fn a_fleet_costs_keka_what_one_replica_costs_cold_warm_and_for_a_late_joiner() {
+    let alone = cost_alone(1000, ORG_QUERY).await;
+    let redis = RedisServer::start().await;
+    let sandbox = start_sandbox(1000, |config| config.rate_limit_per_minute = 50).await;
+    let replicas = fleet(&sandbox, 50, Some(&redis)).await;
+    let answers = all_query(&replicas, ORG_QUERY).await;
+    for answer in &answers {
+        assert!(answer["errors"].is_null(), "{answer}");
+        assert_eq!(answer, &answers[0]);
+    }
+    assert_eq!(api_requests(&sandbox), alone, "cold, the fleet pays what one replica pays: {:?}", sandbox.stats());
+    assert_eq!(sandbox.stats().rate_limited, 0);
+
+    let warm = all_query(&replicas, ORG_QUERY).await;
+    assert_eq!(warm, answers);
+    assert_eq!(api_requests(&sandbox), alone, "warm: nothing");
+
+    let url = redis.url();
+    let late = spawn_replica(&sandbox, move |settings| settings.store.redis_url = Some(SecretString::from(url))).await;
+    assert_eq!(late.query(ORG_QUERY).await, answers[0]);
+    assert_eq!(api_requests(&sandbox), alone, "a replica started later reads what the fleet fetched");
+
+    // What Redis holds: the budget's log, the generation and Keka's answers under hashed names; no lease outlives
+    // its fetch.
+    let mut connection = redis.connection().await;
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut connection).await.unwrap();
+    let known =
+        |key: &String| key.ends_with(":budget:keka") || key.ends_with(":generation") || key.contains(":answer:");
+    assert!(keys.iter().all(known), "{keys:?}");
+    assert!(!keys.iter().any(|key| key.ends_with(":lease")), "{keys:?}");
+    for replica in replicas.into_iter().chain([late]) {
+        replica.stop().await;
+    }
+    sandbox.shutdown().await;
+}
+
+/// Cold and together under a budget that fits one replica's walk but not three, replicas sharing Redis get no 429;
+/// the same replicas alone each spend the whole budget, and Keka (the sandbox, counting per API key) refuses them.
 #[tokio::test]
 async fn a_fleet_sharing_redis_gets_no_429_where_replicas_alone_overspend() {
-    // 1,000 people: each replica's walk of the org is 5 pages, so three replicas alone need more than the limit.
-    let limit = 8;
+    let alone = cost_alone(1000, ORG_QUERY).await;
+    let limit = u32::try_from(alone).unwrap() + 1;
     let redis = RedisServer::start().await;
     let sandbox = start_sandbox(1000, |config| config.rate_limit_per_minute = limit).await;
     let shared = fleet(&sandbox, limit, Some(&redis)).await;
     let answers = all_query(&shared, ORG_QUERY).await;
     let stats = sandbox.stats();
     assert_eq!(stats.rate_limited, 0, "{stats:?}\n{answers:?}");
-    // The fleet spent exactly the window, every grant logged in Redis.
-    assert_eq!(stats.total - stats.token_requests, u64::from(limit), "{stats:?}");
+    assert!(answers.iter().all(|answer| answer["errors"].is_null()), "{answers:?}");
+    // Every grant is logged in Redis.
     let mut connection = redis.connection().await;
     let logs: Vec<String> = redis::cmd("KEYS").arg("*budget:keka").query_async(&mut connection).await.unwrap();
     let granted: u64 = redis::cmd("ZCARD").arg(&logs[0]).query_async(&mut connection).await.unwrap();
-    assert_eq!(granted, u64::from(limit));
+    assert_eq!(granted, api_requests(&sandbox));
     for replica in shared {
         replica.stop().await;
     }
@@ -160,4 +218,118 @@ async fn when_redis_dies_replicas_still_answer_and_say_so_then_reattach() {
         replica.stop().await;
     }
     sandbox.shutdown().await;
+}
+
+/// Polls `done` (bounded: 30 s) until it holds.
+async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..1500 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{what}: not within 30 s");
+}
+
+/// A replica killed mid-walk loses its leases; another replica finishes the walk, reading the pages the dead one
+/// fetched instead of asking Keka for them again.
+#[tokio::test]
+async fn a_replica_killed_mid_walk_leaves_the_walk_to_another_which_reuses_its_pages() {
+    let alone = cost_alone(1000, ORG_QUERY).await;
+    let redis = RedisServer::start().await;
+    // Slow answers, so that the walk is caught half way.
+    let sandbox = start_sandbox(1000, |config| config.faults.latency = Duration::from_millis(300)).await;
+    let url = redis.url();
+    let doomed = KillableReplica::spawn(&sandbox, {
+        let url = url.clone();
+        move |settings| settings.store.redis_url = Some(SecretString::from(url))
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let asked = tokio::spawn(
+        http.post(format!("http://{}/graphql", doomed.address)).json(&serde_json::json!({ "query": ORG_QUERY })).send(),
+    );
+    // The walk's first page is answered before its other pages are asked for: three requests mean it is stored.
+    eventually("the doomed replica's walk is under way", async || api_requests(&sandbox) >= 3).await;
+    doomed.kill();
+    assert!(asked.await.unwrap().is_err(), "the killed replica never answered");
+    let spent_by_the_dead = api_requests(&sandbox);
+    assert!(spent_by_the_dead < alone, "killed mid-walk, not after it: {spent_by_the_dead} of {alone}");
+
+    let survivor =
+        spawn_replica(&sandbox, move |settings| settings.store.redis_url = Some(SecretString::from(url))).await;
+    let answer = survivor.query(ORG_QUERY).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert_eq!(answer["data"]["employees"]["totalCount"], 1000);
+    let spent_by_the_survivor = api_requests(&sandbox) - spent_by_the_dead;
+    assert!(
+        spent_by_the_survivor < alone,
+        "the survivor reads what the dead replica stored: it spent {spent_by_the_survivor}, a walk costs {alone}"
+    );
+    survivor.stop().await;
+    sandbox.shutdown().await;
+}
+
+/// Redis restarted empty: every replica notices (the fleet's generation is new), drops its in-process copies,
+/// and the fleet pays one walk between them, not one each.
+#[tokio::test]
+async fn redis_restarted_empty_costs_the_fleet_one_walk() {
+    let alone = cost_alone(1000, ORG_QUERY).await;
+    let mut redis = RedisServer::start().await;
+    let sandbox = start_sandbox(1000, |_| {}).await;
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let url = redis.url();
+        replicas.push(
+            spawn_replica(&sandbox, move |settings| {
+                settings.store.redis_url = Some(SecretString::from(url));
+                // An expired snapshot is rebuilt within the request (not in the background), so that the count
+                // below is complete when the answers are.
+                settings.snapshot_grace = Duration::ZERO;
+            })
+            .await,
+        );
+    }
+    let before = all_query(&replicas, ORG_QUERY).await;
+    assert_eq!(api_requests(&sandbox), alone);
+    // Every replica has seen the first generation before Redis goes.
+    for replica in &replicas {
+        eventually("the replica read the generation", async || {
+            let mut connection = redis.connection().await;
+            let generation: Option<String> = redis::cmd("GET")
+                .arg(format!("{}generation", prefix(replica)))
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            generation.is_some()
+        })
+        .await;
+    }
+
+    redis.kill().await;
+    redis.restart().await;
+    for replica in &replicas {
+        eventually("the replica noticed the new generation", async || {
+            metrics(replica).await.contains("keka_subgraph_store_generation_changes_total 1")
+        })
+        .await;
+    }
+    sandbox.reset_stats();
+    let after = all_query(&replicas, ORG_QUERY).await;
+    assert_eq!(after, before);
+    assert_eq!(api_requests(&sandbox), alone, "one walk for the fleet: {:?}", sandbox.stats());
+    for replica in replicas {
+        replica.stop().await;
+    }
+    sandbox.shutdown().await;
+}
+
+async fn metrics(replica: &TestApp) -> String {
+    let url = format!("http://{}/metrics", replica.address);
+    replica.http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// The replicas' key prefix (the default: the sandbox's host and port).
+fn prefix(replica: &TestApp) -> String {
+    format!("keka-subgraph:v1:{}:", replica.sandbox_address)
 }

@@ -133,6 +133,47 @@ pub(crate) async fn spawn_replica(
     serve(settings, sandbox.addr(), None).await
 }
 
+/// A replica in a tokio runtime of its own: [`KillableReplica::kill`] ends every task it started (a walk under way
+/// included) and drops its connections at once, as a crash would.
+pub(crate) struct KillableReplica {
+    runtime: Option<tokio::runtime::Runtime>,
+    pub(crate) address: std::net::SocketAddr,
+}
+
+impl KillableReplica {
+    pub(crate) async fn spawn(
+        sandbox: &RunningSandbox,
+        configure: impl FnOnce(&mut keka_subgraph::server::ServerSettings),
+    ) -> Self {
+        let mut settings = test_settings(sandbox);
+        configure(&mut settings);
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+        let application = runtime
+            .spawn(async move { keka_subgraph::server::Application::build(settings, None).await })
+            .await
+            .expect("the build task runs")
+            .expect("subgraph builds");
+        let address = application.local_addr();
+        runtime.spawn(application.run_until_stopped(std::future::pending()));
+        Self { runtime: Some(runtime), address }
+    }
+
+    pub(crate) fn kill(mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for KillableReplica {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// The subgraph's settings for a test against `sandbox`: loopback, pinned date, short back-offs.
 fn test_settings(sandbox: &RunningSandbox) -> keka_subgraph::server::ServerSettings {
     use keka_subgraph::graphql::{GraphLimits, Today};

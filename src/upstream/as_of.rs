@@ -1,0 +1,70 @@
+//! How old the upstream data behind a value is: the moment the oldest upstream answer it was built from was fetched.
+//!
+//! A value built now from an answer another replica fetched four minutes ago is four minutes old, not new. Every
+//! cache keys its expiry on this, so that no in-process copy outlives the answer it came from: a page read from the
+//! fleet's cache with one minute left expires here in one minute, and an org snapshot walked from such pages is as
+//! old as its oldest page.
+//!
+//! Tracked as a tokio task-local around each load ([`track`]); whoever serves an answer fetched earlier calls
+//! [`note`]. Trackers nest: what an inner load notes also ages the loads around it.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::time::Instant;
+
+tokio::task_local! {
+    static OLDEST: Arc<Mutex<Option<Instant>>>;
+}
+
+/// Runs `work` and says when the oldest answer it used was fetched: `None` when everything it used was fetched
+/// during it. The enclosing tracker, if any, learns the same.
+pub async fn track<F: Future>(work: F) -> (F::Output, Option<Instant>) {
+    let oldest = Arc::new(Mutex::new(None));
+    let output = OLDEST.scope(oldest.clone(), work).await;
+    let fetched_at = *oldest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(fetched_at) = fetched_at {
+        note(fetched_at);
+    }
+    (output, fetched_at)
+}
+
+/// The current work used an answer fetched at `fetched_at`.
+pub fn note(fetched_at: Instant) {
+    let _outside_any_tracker = OLDEST.try_with(|oldest| {
+        let mut oldest = oldest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if oldest.is_none_or(|known| fetched_at < known) {
+            *oldest = Some(fetched_at);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_oldest_answer_ages_every_tracker_around_it() {
+        let start = Instant::now();
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let ((inner, inner_oldest), outer_oldest) = track(async {
+            note(start + Duration::from_secs(5));
+            track(async {
+                note(start + Duration::from_secs(8));
+                note(start);
+                note(start + Duration::from_secs(9));
+                "page"
+            })
+            .await
+        })
+        .await;
+        assert_eq!(inner, "page");
+        assert_eq!(inner_oldest, Some(start));
+        assert_eq!(outer_oldest, Some(start));
+        let (_, nothing_old) = track(async {}).await;
+        assert_eq!(nothing_old, None);
+        note(start); // outside any tracker: ignored
+    }
+}
