@@ -283,6 +283,9 @@ pub struct KekaArgs {
     /// Requests Keka allows per window for this API key.
     #[arg(long, env = "KEKA_RATE_LIMIT_PER_MINUTE", default_value_t = 50)]
     pub keka_rate_limit_per_minute: u32,
+    /// Slots of each minute that background work (snapshot rebuilds) leaves to requests (clamped below the limit).
+    #[arg(long, env = "KEKA_INTERACTIVE_RESERVE", default_value_t = 10)]
+    pub keka_interactive_reserve: u32,
     /// Longest a request waits for a rate-limit slot before failing, in seconds.
     #[arg(long, env = "KEKA_MAX_RATE_LIMIT_WAIT_SECS", default_value_t = 20)]
     pub keka_max_rate_limit_wait_secs: u64,
@@ -326,6 +329,7 @@ impl KekaArgs {
         };
         let mut config = KekaConfig::new(base_url, token_url, credentials);
         config.rate_limit_per_window = self.keka_rate_limit_per_minute;
+        config.interactive_reserve = self.keka_interactive_reserve;
         config.max_rate_limit_wait = Duration::from_secs(self.keka_max_rate_limit_wait_secs);
         config.request_timeout = Duration::from_secs(self.keka_request_timeout_secs.max(1));
         config.max_retries = self.keka_max_retries;
@@ -407,6 +411,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         let (sandbox, mut keka) = crate::server::start_embedded_sandbox(config).await?;
         keka.rate_limit_per_window = args.keka.keka_rate_limit_per_minute;
+        keka.interactive_reserve = args.keka.keka_interactive_reserve;
         tracing::warn!(
             keka = %sandbox.base_url(),
             employees = args.sandbox_employees,

@@ -6,7 +6,7 @@
 //! - [`graphql`]: the GraphQL schema over Keka and Keeper: types, connections, loaders, error codes.
 //! - [`sandbox`]: a simulated Keka tenant (and Keeper SCIM node) served on loopback, for development, tests and benchmarks.
 //! - [`server`]: the HTTP server (axum): GraphQL, GraphiQL, health, metrics, router authentication.
-//! - [`upstream`]: what every upstream client shares: rate limiter, retry rules, a snapshot rebuilt in the background, per-request tally, metrics.
+//! - [`upstream`]: what every upstream client shares: rate limiter, retry rules, a snapshot rebuilt in the background, per-request context (deadline, counts, budget holds), metrics.
 //! - [`directory_join`]: Keka employees joined to Keeper accounts by email (matches, drift, ambiguities).
 //! - [`cli`]: the command line.
 //! - [`telemetry`]: logging setup.

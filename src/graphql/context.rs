@@ -92,7 +92,7 @@ pub struct RequestLoaders {
 }
 
 impl RequestLoaders {
-    /// `spawn` runs each batch; the server passes one that keeps the request's Keka tally.
+    /// `spawn` runs each batch; the server passes one that keeps the request's context (deadline, Keka counts).
     pub fn new<S>(keka: &CachedKeka, snapshot: &Arc<SnapshotSource>, spawn: S) -> Self
     where
         S: Fn(futures::future::BoxFuture<'static, ()>) + Send + Sync + Clone + 'static,

@@ -8,7 +8,7 @@ use async_graphql::{Error, ErrorExtensions};
 
 use crate::keeper::KeeperError;
 use crate::keka::KekaError;
-use crate::upstream::RequestTally;
+use crate::upstream::RequestContext;
 
 /// The `extensions.code` values this subgraph emits.
 pub mod code {
@@ -39,7 +39,7 @@ pub fn not_found(message: impl Into<String>) -> Error {
 /// The coded error the client sees; the upstream's own error is logged (at WARN the first time a request meets
 /// this kind of failure, then at DEBUG: a page whose hundred fields fail alike logs one warning).
 fn upstream_error(upstream: &str, code: &'static str, message: &str, error: &dyn std::fmt::Display) -> Error {
-    if RequestTally::first_failure_of(code) {
+    if RequestContext::first_failure_of(code) {
         tracing::warn!(code, error = %error, "{upstream} call failed");
     } else {
         tracing::debug!(code, error = %error, "{upstream} call failed");

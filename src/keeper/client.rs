@@ -21,7 +21,7 @@ use super::paging::{self, PageRequest};
 use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
 use tracing::Instrument as _;
 
-use crate::upstream::{Pacer, RateLimiter, RequestTally, UpstreamMetrics};
+use crate::upstream::{Pacer, RateLimiter, RequestContext, UpstreamMetrics};
 
 #[derive(Clone)]
 pub struct KeeperClient {
@@ -87,7 +87,8 @@ impl KeeperClient {
             max_wait: config.max_rate_limit_wait,
         };
         let limiter = RateLimiter::new(config.rate_limit_per_window, config.rate_limit_window);
-        let pacer = Pacer::new(UPSTREAM, Arc::new(limiter), retry, metrics.clone());
+        // Keeper's directory is walked on demand, in requests: no background work to hold back.
+        let pacer = Pacer::new(UPSTREAM, Arc::new(limiter), 0, retry, metrics.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -221,7 +222,7 @@ impl KeeperClient {
     /// One HTTP exchange, reduced to what the retry rules need.
     async fn attempt(&self, endpoint: &'static str, url: &str) -> Result<bytes::Bytes, Failure> {
         let inner = &*self.inner;
-        let timeout = RequestTally::capped(inner.config.request_timeout);
+        let timeout = RequestContext::capped(inner.config.request_timeout);
         if timeout.is_zero() {
             let message = Some("the request's deadline has passed".to_owned());
             return Err(Failure { outcome: AttemptOutcome::Timeout, body: None, message });
@@ -233,7 +234,7 @@ impl KeeperClient {
             .header(http::header::AUTHORIZATION, inner.authorization.clone())
             .header(http::header::ACCEPT, "application/scim+json, application/json");
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);
-        RequestTally::record_request();
+        RequestContext::record_request();
         let started = Instant::now();
         let response = match request.send().await {
             Ok(response) => response,

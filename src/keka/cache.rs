@@ -24,7 +24,7 @@ use super::models::{
 use super::pagination::{Page, PageRequest, walk_pages};
 use tokio::time::Instant;
 
-use crate::upstream::{RequestTally, as_of};
+use crate::upstream::{RequestContext, as_of};
 
 /// How long and how much to cache.
 #[derive(Debug, Clone, Copy)]
@@ -193,8 +193,8 @@ impl CachedKeka {
         };
         match lists.last_good.as_ref().and_then(|last_good| last_good.get(&key)) {
             Some((loaded_at, value)) if loaded_at.elapsed() <= lists.bound => {
-                RequestTally::record_stale(loaded_at.elapsed());
-                if RequestTally::first_failure_of("stale list") {
+                RequestContext::record_stale(loaded_at.elapsed());
+                if RequestContext::first_failure_of("stale list") {
                     tracing::warn!(list = name, %error, "Keka failed; answering from the last good copy of a list");
                 }
                 Ok(value)
@@ -224,7 +224,7 @@ impl CachedKeka {
             Ok::<_, KekaError>(Aged::new(loaded?, fetched_at, self.ttl))
         });
         // The load may be someone else's (a background snapshot walk has no deadline): wait only as long as ours.
-        let result = match RequestTally::within_deadline(shared).await {
+        let result = match RequestContext::within_deadline(shared).await {
             Ok(result) => result.map(Aged::served).map_err(unshare),
             Err(passed) => Err(KekaError::from(passed)),
         };

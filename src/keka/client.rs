@@ -23,7 +23,7 @@ use super::models::{
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
 use crate::store::Store;
 use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
-use crate::upstream::{Budget, Pacer, RequestTally, UpstreamMetrics};
+use crate::upstream::{Budget, Pacer, RequestContext, UpstreamMetrics};
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").
@@ -155,7 +155,7 @@ impl KekaClient {
             max_wait: config.max_rate_limit_wait,
         };
         let tokens = TokenSource::new(&config, http.clone(), retry, metrics.clone())?;
-        let pacer = Pacer::new(UPSTREAM, budget, retry, metrics.clone());
+        let pacer = Pacer::new(UPSTREAM, budget, config.interactive_reserve, retry, metrics.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 base_url: config.base_url.as_str().trim_end_matches('/').to_owned(),
@@ -492,14 +492,14 @@ impl KekaClient {
                 .map_err(|no_slot| KekaError::RateLimitDeadline { wait: no_slot.wait, max_wait: no_slot.max_wait })?;
             // The token after the wait: one taken before could be revoked or expire while waiting. A token request
             // (ours or one we queue behind) keeps to the deadline too.
-            let token = RequestTally::within_deadline(inner.tokens.bearer()).await.map_err(KekaError::from)??;
+            let token = RequestContext::within_deadline(inner.tokens.bearer()).await.map_err(KekaError::from)??;
             let (outcome, body) = match self.attempt(call, &url, &token).await {
                 Attempt::Success(body) => return Ok(body),
                 Attempt::Failed(AttemptOutcome::Status { status: 401, .. }, _) if !refreshed_token => {
                     // Revoked or expired early: one fresh token, one more try.
                     // The token lock may be held by a refresh another caller started: wait only within our deadline
                     // (past it, the next turn of the loop fails at once).
-                    let _ = RequestTally::within_deadline(inner.tokens.invalidate(&token)).await;
+                    let _ = RequestContext::within_deadline(inner.tokens.invalidate(&token)).await;
                     refreshed_token = true;
                     continue;
                 }
@@ -522,7 +522,7 @@ impl KekaClient {
     /// One HTTP exchange, reduced to what the retry policy needs.
     async fn attempt(&self, call: &Call, url: &str, token: &oauth2::AccessToken) -> Attempt {
         let inner = &*self.inner;
-        let timeout = RequestTally::capped(inner.config.request_timeout);
+        let timeout = RequestContext::capped(inner.config.request_timeout);
         if timeout.is_zero() {
             return Attempt::Failed(AttemptOutcome::Timeout, None);
         }
@@ -536,7 +536,7 @@ impl KekaClient {
             request = request.json(body);
         }
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);
-        RequestTally::record_request();
+        RequestContext::record_request();
         let started = Instant::now();
         let response = match request.send().await {
             Ok(response) => response,

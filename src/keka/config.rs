@@ -71,6 +71,8 @@ pub struct KekaConfig {
     /// Extra spacing kept beyond the window, because our clock and Keka's windows are not aligned
     /// and requests reach Keka a little after we send them.
     pub rate_limit_margin: Duration,
+    /// Slots of each window that background work (snapshot rebuilds, syncs) leaves to requests.
+    pub interactive_reserve: u32,
     /// Longest a request may wait for a rate-limit slot (or a 429 back-off) before it fails.
     /// Below Apollo Router's 30 s request timeout, so the client gets a coded error, not a 504.
     pub max_rate_limit_wait: Duration,
@@ -113,6 +115,7 @@ impl KekaConfig {
             rate_limit_per_window: 50,
             rate_limit_window: Duration::from_secs(60),
             rate_limit_margin: Duration::from_secs(1),
+            interactive_reserve: 10,
             max_rate_limit_wait: Duration::from_secs(20),
             request_timeout: Duration::from_secs(10),
             max_retries: 3,

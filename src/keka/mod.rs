@@ -15,7 +15,7 @@ pub mod models;
 mod pagination;
 mod snapshot;
 
-pub use crate::upstream::RequestTally;
+pub use crate::upstream::RequestContext;
 pub use cache::{CacheConfig, CachedKeka};
 pub use client::{EmployeeFilter, KekaClient, PreboardingFilter};
 pub use config::{KekaConfig, KekaCredentials, KekaEnvironment};

@@ -22,7 +22,7 @@ use tracing::Instrument as _;
 use super::AppState;
 use super::metrics::Outcome;
 use crate::graphql::{BatchGate, Prepared, RequestLoaders};
-use crate::upstream::RequestTally;
+use crate::upstream::RequestContext;
 
 /// How far past its deadline a request may run (building the answer after the last upstream call) before it is
 /// cut off.
@@ -210,19 +210,19 @@ async fn checked_and_executed(
     if entities.refused() > 0 {
         tracing::warn!(refused = entities.refused(), "refused _entities representations");
     }
-    let tally = RequestTally::with_deadline(state.request_deadline);
+    let context = RequestContext::with_deadline(state.request_deadline);
     let gate = BatchGate::new();
     let loaders = {
-        // Batches run on their own tasks: they carry the request's tally and span with them.
-        let (tally, gate, span) = (tally.clone(), gate.clone(), tracing::Span::current());
+        // Batches run on their own tasks: they carry the request's context and span with them.
+        let (context, gate, span) = (context.clone(), gate.clone(), tracing::Span::current());
         RequestLoaders::new(&state.keka, &state.snapshot, move |batch| {
-            gate.hold(Box::pin(tally.scope(batch).instrument(span.clone())))
+            gate.hold(Box::pin(context.scope(batch).instrument(span.clone())))
         })
     };
     let request = request.data(loaders).data(scopes);
     // Upstream calls keep to the deadline themselves; this is the net for anything else that might not.
     let cut_off = state.request_deadline + DEADLINE_MARGIN;
-    let Ok(mut response) = tokio::time::timeout(cut_off, tally.scope(gate.run(state.schema.execute(request)))).await
+    let Ok(mut response) = tokio::time::timeout(cut_off, context.scope(gate.run(state.schema.execute(request)))).await
     else {
         tracing::error!(
             cut_off_ms = cut_off.as_millis() as u64,
@@ -236,7 +236,7 @@ async fn checked_and_executed(
     add_missing_codes(&mut response);
     crate::graphql::error::put_nulls_at_error_paths(&mut response.data, &response.errors);
     state.access_directives.apply_to_response(&mut response);
-    let stale_age = tally.stale_age();
+    let stale_age = context.stale_age();
     if let Some(age) = stale_age {
         let staleness = async_graphql::value!({ "stale": true, "ageSeconds": age.as_secs() });
         response.extensions.insert("dataFreshness".to_owned(), staleness);
@@ -248,7 +248,7 @@ async fn checked_and_executed(
     };
     tracing::info!(
         latency_ms = started.elapsed().as_millis() as u64,
-        keka_requests = tally.count(),
+        keka_requests = context.count(),
         errors = response.errors.len(),
         stale_secs = stale_age.map(|age| age.as_secs()),
         "graphql request"

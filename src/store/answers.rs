@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::millis;
 use super::redis::RedisStore;
-use crate::upstream::{DeadlinePassed, RequestTally, as_of};
+use crate::upstream::{DeadlinePassed, RequestContext, as_of};
 
 /// How long a lease lasts without renewal: how long a dead holder can keep others waiting.
 pub(crate) const LEASE_FOR: Duration = Duration::from_secs(5);
@@ -123,7 +123,7 @@ impl RedisStore {
                 Some(Look::Ours) => break true,
                 Some(Look::Busy) => {
                     let jitter = Duration::from_millis(rand::random_range(0..=pause.as_millis() as u64 / 2));
-                    RequestTally::within_deadline(tokio::time::sleep(pause + jitter)).await.map_err(E::from)?;
+                    RequestContext::within_deadline(tokio::time::sleep(pause + jitter)).await.map_err(E::from)?;
                     pause = (pause * 2).min(MAX_POLL);
                 }
             }

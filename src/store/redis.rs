@@ -11,7 +11,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::answers::Scripts;
 use super::millis;
-use crate::upstream::{Budget, RateLimiter, SlotTooFar};
+use crate::upstream::{Budget, Priority, RateLimiter, SlotTooFar};
 
 /// Longest any one Redis call may take before it counts as a failure (connection refused is immediate; a Redis
 /// that hangs or a lost link costs a request this much once, then the breaker stops calling it).
@@ -22,6 +22,8 @@ const DETACHED_FOR: Duration = Duration::from_secs(2);
 /// A sliding log of grants per budget, on Redis's clock (so replicas' clocks never matter): no interval of
 /// `window` ms ever holds more than `limit` grants, whatever Keka's window alignment. A grant may lie in the future
 /// (a reserved slot): the caller then sleeps until it. A pause (a 429 seen by any replica) holds every grant back.
+/// The limit is the caller's share of the window ([`Priority::share_of`]): the grant `limit` places back, in time
+/// order, must have left the window.
 /// KEYS: log, pause. ARGV: limit, window in ms, a member unique to this grant, the longest wait in ms.
 /// Returns {1, wait} for a grant (then reserved) or {0, wait} when the slot is further than allowed.
 const ACQUIRE: &str = r"
@@ -209,11 +211,12 @@ impl SharedBudget {
     }
 
     /// Asks Redis for a grant: `Some(Ok(wait))` reserved, `Some(Err(..))` too far, `None` when Redis failed.
-    async fn shared(&self, max_wait: Duration) -> Option<Result<Duration, SlotTooFar>> {
+    async fn shared(&self, max_wait: Duration, priority: Priority) -> Option<Result<Duration, SlotTooFar>> {
         let member = self.store.unique_token();
         let mut connection = self.store.connection.clone();
         let mut invocation = self.store.acquire.key(&self.log_key);
-        invocation.key(&self.pause_key).arg(self.capacity).arg(millis(self.window)).arg(member).arg(millis(max_wait));
+        let share = priority.share_of(self.capacity);
+        invocation.key(&self.pause_key).arg(share).arg(millis(self.window)).arg(member).arg(millis(max_wait));
         let (granted, wait): (u8, u64) = self.store.call("budget", invocation.invoke_async(&mut connection)).await?;
         let wait = Duration::from_millis(wait);
         Some(if granted == 1 { Ok(wait) } else { Err(SlotTooFar { wait }) })
@@ -221,18 +224,18 @@ impl SharedBudget {
 }
 
 impl Budget for SharedBudget {
-    fn acquire(&self, max_wait: Duration) -> BoxFuture<'_, Result<Duration, SlotTooFar>> {
+    fn acquire(&self, max_wait: Duration, priority: Priority) -> BoxFuture<'_, Result<Duration, SlotTooFar>> {
         Box::pin(async move {
             if self.capacity == 0 {
                 return Ok(Duration::ZERO);
             }
-            match self.shared(max_wait).await {
+            match self.shared(max_wait, priority).await {
                 Some(Ok(wait)) => {
                     tokio::time::sleep(wait).await;
                     Ok(wait)
                 }
                 Some(Err(too_far)) => Err(too_far),
-                None => self.fallback.acquire(max_wait).await,
+                None => self.fallback.acquire(max_wait, priority).await,
             }
         })
     }

@@ -5,12 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::request_context::UnderWay;
 use super::retry::{self, AttemptOutcome, Decision, RetryPolicy};
-use super::{Budget, RequestTally, UpstreamMetrics};
+use super::{Budget, RequestContext, UpstreamMetrics};
 
 pub struct Pacer {
     upstream: &'static str,
     budget: Arc<dyn Budget>,
+    /// This process's requests holding calls on the budget ([`super::Priority::Starting`]).
+    under_way: Arc<UnderWay>,
+    /// Slots background work leaves to requests ([`super::Priority::Background`]).
+    reserve: u32,
     retry: RetryPolicy,
     metrics: Arc<UpstreamMetrics>,
 }
@@ -27,17 +32,23 @@ impl Pacer {
     pub fn new(
         upstream: &'static str,
         budget: Arc<dyn Budget>,
+        reserve: u32,
         retry: RetryPolicy,
         metrics: Arc<UpstreamMetrics>,
     ) -> Self {
-        Self { upstream, budget, retry, metrics }
+        Self { upstream, budget, under_way: Arc::default(), reserve, retry, metrics }
     }
 
     /// Waits for a budget slot, never past the request's deadline (the router gives up at 30 s; partial data beats
     /// none).
     pub async fn slot(&self) -> Result<(), NoSlot> {
-        let max_wait = RequestTally::capped(self.retry.max_wait);
-        let waited = self.budget.acquire(max_wait).await.map_err(|too_far| NoSlot { wait: too_far.wait, max_wait })?;
+        let max_wait = RequestContext::capped(self.retry.max_wait);
+        let (priority, first_hold) = RequestContext::rank(&self.under_way, self.reserve);
+        let waited =
+            self.budget.acquire(max_wait, priority).await.map_err(|too_far| NoSlot { wait: too_far.wait, max_wait })?;
+        if let Some(hold) = first_hold {
+            hold.keep();
+        }
         self.metrics.waited_for_budget(self.upstream, waited);
         Ok(())
     }
@@ -46,7 +57,7 @@ impl Pacer {
     /// false when the call should give up (not retryable, out of retries, or a wait past the request's deadline).
     pub async fn retry_after(&self, endpoint: &'static str, retries_done: u32, outcome: AttemptOutcome) -> bool {
         let wait = match retry::decide(&self.retry, retries_done, outcome, rand::random()) {
-            Decision::RetryAfter(wait) if !RequestTally::would_pass_deadline(wait) => wait,
+            Decision::RetryAfter(wait) if !RequestContext::would_pass_deadline(wait) => wait,
             Decision::RetryAfter(_) | Decision::GiveUp => return false,
         };
         self.metrics.retried(self.upstream);

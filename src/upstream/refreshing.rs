@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{DeadlinePassed, RequestTally, as_of};
+use super::{DeadlinePassed, RequestContext, as_of};
 
 /// How long a built value is served, and in which way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,17 +96,17 @@ where
             }
             if age < ttl + grace {
                 self.refresh_in_background();
-                RequestTally::record_stale(age);
+                RequestContext::record_stale(age);
                 return Ok(built.value);
             }
         }
         // A rebuild under way may be a background one, which has no deadline: wait for it only as long as ours.
-        let mut last_failure = match RequestTally::within_deadline(self.rebuilding.lock()).await {
+        let mut last_failure = match RequestContext::within_deadline(self.rebuilding.lock()).await {
             Ok(guard) => guard,
             Err(passed) => {
                 return match self.current().filter(|built| built.at.elapsed() < ttl + stale_if_error) {
                     Some(stale) => {
-                        RequestTally::record_stale(stale.at.elapsed());
+                        RequestContext::record_stale(stale.at.elapsed());
                         Ok(stale.value)
                     }
                     None => Err(E::from(passed)),
@@ -134,7 +134,7 @@ where
             Ok(value) => Ok(value),
             Err(error) => match previous.filter(|built| built.at.elapsed() < ttl + stale_if_error) {
                 Some(stale) => {
-                    RequestTally::record_stale(stale.at.elapsed());
+                    RequestContext::record_stale(stale.at.elapsed());
                     tracing::warn!(
                         what = self.what,
                         age_secs = stale.at.elapsed().as_secs(),
@@ -177,7 +177,7 @@ where
         let built = self.current().filter(|built| built.at.elapsed() < ttl + stale_if_error)?;
         let age = built.at.elapsed();
         if age >= ttl {
-            RequestTally::record_stale(age);
+            RequestContext::record_stale(age);
         }
         Some(built.value)
     }

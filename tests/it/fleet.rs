@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use keka_subgraph::store::{Store, StoreConfig};
+use keka_subgraph::upstream::Priority;
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -27,25 +28,28 @@ async fn the_shared_window_grants_its_limit_to_all_replicas_together_then_makes_
     let minute = Duration::from_secs(60);
     let (a, b) = (one.budget("keka", 5, minute), two.budget("keka", 5, minute));
     for budget in [&a, &b, &a, &b, &a] {
-        assert_eq!(budget.acquire(Duration::ZERO).await, Ok(Duration::ZERO));
+        assert_eq!(budget.acquire(Duration::ZERO, Priority::Continuing).await, Ok(Duration::ZERO));
     }
     for budget in [&a, &b] {
-        let refused = budget.acquire(Duration::ZERO).await.unwrap_err();
+        let refused = budget.acquire(Duration::ZERO, Priority::Continuing).await.unwrap_err();
         assert!(refused.wait > Duration::from_secs(55) && refused.wait <= minute, "{refused:?}");
     }
     // Another tenant's prefix is another window.
-    assert_eq!(store(&redis, "t2:").budget("keka", 5, minute).acquire(Duration::ZERO).await, Ok(Duration::ZERO));
+    assert_eq!(
+        store(&redis, "t2:").budget("keka", 5, minute).acquire(Duration::ZERO, Priority::Continuing).await,
+        Ok(Duration::ZERO)
+    );
 
     // A 429 seen by one replica holds every replica back.
     let (c, d) = (one.budget("other", 50, minute), two.budget("other", 50, minute));
     c.pause(Duration::from_secs(30)).await;
-    let held = d.acquire(Duration::ZERO).await.unwrap_err();
+    let held = d.acquire(Duration::ZERO, Priority::Continuing).await.unwrap_err();
     assert!(held.wait > Duration::from_secs(25), "{held:?}");
 
     // The script survives a flush of Redis's script cache (EVALSHA fails, the client loads it again).
     let mut connection = redis.connection().await;
     let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut connection).await.unwrap();
-    assert!(store(&redis, "t3:").budget("keka", 5, minute).acquire(Duration::ZERO).await.is_ok());
+    assert!(store(&redis, "t3:").budget("keka", 5, minute).acquire(Duration::ZERO, Priority::Continuing).await.is_ok());
     // Nothing secret is kept: only the budgets' logs and the pause (a refused request reserves nothing).
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut connection).await.unwrap();
     let mut keys = keys;

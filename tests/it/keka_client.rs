@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use keka_subgraph::keka::models::{EmploymentStatus, JobStatus};
-use keka_subgraph::keka::{CacheConfig, CachedKeka, EmployeeFilter, KekaClient, KekaError, PageRequest, RequestTally};
+use keka_subgraph::keka::{
+    CacheConfig, CachedKeka, EmployeeFilter, KekaClient, KekaError, PageRequest, RequestContext,
+};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
@@ -611,7 +613,7 @@ async fn a_request_sharing_a_slower_batch_of_ids_leaves_at_its_own_deadline() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(api_requests(&server).await.len(), 1, "the first request's batch reached Keka");
-    let second = RequestTally::with_deadline(Duration::from_millis(200)).scope(keka.employees_by_ids(&ids));
+    let second = RequestContext::with_deadline(Duration::from_millis(200)).scope(keka.employees_by_ids(&ids));
     let second = tokio::time::timeout(Duration::from_secs(30), second).await.expect("the second request left");
 
     assert!(matches!(&second, Err(error) if error.to_string().contains("deadline")), "{second:?}");

@@ -2,6 +2,7 @@
 
 mod binary;
 mod browser;
+mod budget;
 mod directory;
 mod federation;
 mod federation_gateway;
