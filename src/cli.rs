@@ -107,6 +107,10 @@ pub struct StoreArgs {
     /// budget, never all of it; default: a fifth of KEKA_RATE_LIMIT_PER_MINUTE).
     #[arg(long, env = "KEKA_FALLBACK_RATE_LIMIT_PER_MINUTE")]
     pub keka_fallback_rate_limit_per_minute: Option<u32>,
+    /// Longest one Redis call may take, in milliseconds, before it counts as a failure and the replica runs on its
+    /// local state for a moment.
+    #[arg(long, env = "REDIS_CALL_TIMEOUT_MS", default_value_t = 250)]
+    pub redis_call_timeout_ms: u64,
 }
 
 impl StoreArgs {
@@ -116,6 +120,7 @@ impl StoreArgs {
             redis_url: self.redis_url.clone(),
             key_prefix: self.redis_key_prefix.clone().unwrap_or(local.key_prefix),
             fallback_per_window: self.keka_fallback_rate_limit_per_minute.unwrap_or(local.fallback_per_window),
+            call_timeout: Duration::from_millis(self.redis_call_timeout_ms.clamp(10, 10_000)),
         }
     }
 }

@@ -21,7 +21,7 @@ use super::paging::{self, PageRequest};
 use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
 use tracing::Instrument as _;
 
-use crate::upstream::{Pacer, RateLimiter, RequestContext, UpstreamMetrics};
+use crate::upstream::{Attempt, GaveUp, Pacer, RateLimiter, RequestContext, UpstreamMetrics};
 
 #[derive(Clone)]
 pub struct KeeperClient {
@@ -196,26 +196,27 @@ impl KeeperClient {
 
     async fn send(&self, endpoint: &'static str, url: &str) -> Result<bytes::Bytes, KeeperError> {
         let inner = &*self.inner;
-        let mut retries_done = 0;
-        loop {
-            inner
-                .pacer
-                .slot()
-                .await
-                .map_err(|no_slot| KeeperError::RateLimitDeadline { wait: no_slot.wait, max_wait: no_slot.max_wait })?;
-            let failure = match self.attempt(endpoint, url).await {
-                Ok(body) => return Ok(body),
-                Err(failure) => failure,
-            };
-            if inner.pacer.retry_after(endpoint, retries_done, failure.outcome).await {
-                retries_done += 1;
-                continue;
+        let sent = inner
+            .pacer
+            .send(endpoint, || async {
+                match self.attempt(endpoint, url).await {
+                    Ok(body) => Attempt::Success(body),
+                    Err(failure) => Attempt::Failed(failure.outcome, failure),
+                }
+            })
+            .await;
+        match sent {
+            Ok(body) => Ok(body),
+            Err(GaveUp::NoSlot(no_slot)) => {
+                Err(KeeperError::RateLimitDeadline { wait: no_slot.wait, max_wait: no_slot.max_wait })
             }
-            let error = classify_failure(endpoint, failure, inner.config.token.expose_secret());
-            if !matches!(error, KeeperError::NotFound) {
-                tracing::warn!(endpoint, node = %inner.node_id, %error, "Keeper call failed");
+            Err(GaveUp::Failed(failure)) => {
+                let error = classify_failure(endpoint, failure, inner.config.token.expose_secret());
+                if !matches!(error, KeeperError::NotFound) {
+                    tracing::warn!(endpoint, node = %inner.node_id, %error, "Keeper call failed");
+                }
+                Err(error)
             }
-            return Err(error);
         }
     }
 

@@ -24,8 +24,8 @@ use tokio::time::Instant;
 
 use super::KekaConfig;
 use super::error::KekaError;
-use crate::upstream::UpstreamMetrics;
-use crate::upstream::retry::{self, AttemptOutcome, Decision, RetryPolicy};
+use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
+use crate::upstream::{Attempt, GaveUp, Pacer, UpstreamMetrics};
 
 type KekaOAuthClient = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
@@ -37,7 +37,8 @@ pub(crate) struct TokenSource {
     transport: KekaGrantTransport,
     api_key: SecretString,
     refresh_margin: Duration,
-    retry: RetryPolicy,
+    /// The send loop, outside the API's budget: the token endpoint is not counted in it.
+    pacer: Pacer,
     /// Held across a refresh, so concurrent callers wait for one token request instead of each sending one.
     current: Mutex<Option<CachedToken>>,
     fetched: AtomicU64,
@@ -66,7 +67,7 @@ impl TokenSource {
             transport: KekaGrantTransport { http },
             api_key: config.credentials.api_key.clone(),
             refresh_margin: config.token_refresh_margin,
-            retry,
+            pacer: Pacer::unbudgeted(super::client::UPSTREAM, retry, metrics.clone()),
             current: Mutex::new(None),
             fetched: AtomicU64::new(0),
             metrics,
@@ -101,47 +102,45 @@ impl TokenSource {
     }
 
     async fn fetch(&self) -> Result<CachedToken, KekaError> {
-        let mut retries_done = 0;
-        loop {
-            let started = Instant::now();
-            let result = self
-                .oauth
-                .exchange_client_credentials()
-                .add_scope(Scope::new("kekaapi".to_owned()))
-                .add_extra_param("api_key", self.api_key.expose_secret().to_owned())
-                .request_async(&self.transport)
-                .await;
-            let failure = match result {
-                Ok(response) => {
-                    self.fetched.fetch_add(1, Ordering::Relaxed);
-                    self.metrics.token_refreshed(super::client::UPSTREAM);
-                    let lifetime = response.expires_in().unwrap_or(DEFAULT_TOKEN_LIFETIME);
-                    let usable_for = if lifetime > self.refresh_margin.saturating_mul(2) {
-                        lifetime - self.refresh_margin
-                    } else {
-                        lifetime / 2
-                    };
-                    tracing::debug!(expires_in_secs = lifetime.as_secs(), "fetched a Keka access token");
-                    return Ok(CachedToken {
-                        token: response.access_token().clone(),
-                        refresh_at: started + usable_for,
-                    });
+        let fetched = self
+            .pacer
+            .send("token endpoint", || async {
+                let started = Instant::now();
+                let result = self
+                    .oauth
+                    .exchange_client_credentials()
+                    .add_scope(Scope::new("kekaapi".to_owned()))
+                    .add_extra_param("api_key", self.api_key.expose_secret().to_owned())
+                    .request_async(&self.transport)
+                    .await;
+                match result {
+                    Ok(response) => Attempt::Success((response, started)),
+                    // Only a transport failure (no answer, 5xx, 429) is worth another try.
+                    Err(RequestTokenError::Request(transport)) => {
+                        Attempt::Failed(transport.outcome, transport_error(&transport))
+                    }
+                    Err(failure) => Attempt::Abort(token_error(&failure)),
                 }
-                Err(error) => error,
-            };
-            let outcome = match &failure {
-                RequestTokenError::Request(transport) => transport.outcome,
-                _ => return Err(token_error(&failure)),
-            };
-            match retry::decide(&self.retry, retries_done, outcome, rand::random()) {
-                Decision::RetryAfter(wait) => {
-                    tracing::warn!(attempt = retries_done + 1, wait_ms = wait.as_millis() as u64, error = %failure, "Keka token request failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    retries_done += 1;
-                }
-                Decision::GiveUp => return Err(token_error(&failure)),
+            })
+            .await;
+        let (response, started) = match fetched {
+            Ok(fetched) => fetched,
+            Err(GaveUp::Failed(error)) => return Err(error),
+            // Not met: this pacer has no budget to wait for.
+            Err(GaveUp::NoSlot(no_slot)) => {
+                return Err(KekaError::RateLimitDeadline { wait: no_slot.wait, max_wait: no_slot.max_wait });
             }
-        }
+        };
+        self.fetched.fetch_add(1, Ordering::Relaxed);
+        self.metrics.token_refreshed(super::client::UPSTREAM);
+        let lifetime = response.expires_in().unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        let usable_for = if lifetime > self.refresh_margin.saturating_mul(2) {
+            lifetime - self.refresh_margin
+        } else {
+            lifetime / 2
+        };
+        tracing::debug!(expires_in_secs = lifetime.as_secs(), "fetched a Keka access token");
+        Ok(CachedToken { token: response.access_token().clone(), refresh_at: started + usable_for })
     }
 }
 
@@ -159,25 +158,31 @@ fn token_error(error: &RequestTokenError<TransportError, oauth2::basic::BasicErr
             };
             KekaError::Unauthorized { reason }
         }
-        RequestTokenError::Request(transport) => match transport.outcome {
-            AttemptOutcome::Status { status: 429, retry_after } => {
-                KekaError::RateLimited { endpoint: ENDPOINT.to_owned(), retry_after }
-            }
-            AttemptOutcome::Status { status, .. } => {
-                KekaError::Upstream { endpoint: ENDPOINT.to_owned(), status, errors: Vec::new() }
-            }
-            AttemptOutcome::Timeout | AttemptOutcome::Connection => KekaError::Transport {
-                endpoint: ENDPOINT.to_owned(),
-                message: transport.message.clone(),
-                timed_out: transport.outcome == AttemptOutcome::Timeout,
-            },
-        },
+        RequestTokenError::Request(transport) => transport_error(transport),
         RequestTokenError::Parse(parse, _body) => KekaError::Decode {
             endpoint: ENDPOINT.to_owned(),
             path: parse.path().to_string(),
             message: "the token response is not the expected JSON".to_owned(),
         },
         RequestTokenError::Other(message) => KekaError::Unauthorized { reason: message.clone() },
+    }
+}
+
+/// A token request that got no usable answer (no answer, 5xx, 429).
+fn transport_error(transport: &TransportError) -> KekaError {
+    const ENDPOINT: &str = "token endpoint";
+    match transport.outcome {
+        AttemptOutcome::Status { status: 429, retry_after } => {
+            KekaError::RateLimited { endpoint: ENDPOINT.to_owned(), retry_after }
+        }
+        AttemptOutcome::Status { status, .. } => {
+            KekaError::Upstream { endpoint: ENDPOINT.to_owned(), status, errors: Vec::new() }
+        }
+        AttemptOutcome::Timeout | AttemptOutcome::Connection => KekaError::Transport {
+            endpoint: ENDPOINT.to_owned(),
+            message: transport.message.clone(),
+            timed_out: transport.outcome == AttemptOutcome::Timeout,
+        },
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -23,7 +23,7 @@ use super::models::{
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
 use crate::store::Store;
 use crate::upstream::retry::{self, AttemptOutcome, RetryPolicy};
-use crate::upstream::{Budget, Pacer, RequestContext, UpstreamMetrics};
+use crate::upstream::{Attempt, Budget, GaveUp, Pacer, RequestContext, UpstreamMetrics};
 
 /// Filters of `GET /hris/employees`. Unset filters are not sent (Keka reads `inProbation=false`
 /// as "not in probation", not as "any").
@@ -482,49 +482,54 @@ impl KekaClient {
     async fn send(&self, call: &Call) -> Result<bytes::Bytes, KekaError> {
         let inner = &*self.inner;
         let url = format!("{}/{}", inner.base_url, call.path);
-        let mut retries_done = 0;
-        let mut refreshed_token = false;
-        loop {
-            inner
-                .pacer
-                .slot()
-                .await
-                .map_err(|no_slot| KekaError::RateLimitDeadline { wait: no_slot.wait, max_wait: no_slot.max_wait })?;
-            // The token after the wait: one taken before could be revoked or expire while waiting. A token request
-            // (ours or one we queue behind) keeps to the deadline too.
-            let token = RequestContext::within_deadline(inner.tokens.bearer()).await.map_err(KekaError::from)??;
-            let (outcome, body) = match self.attempt(call, &url, &token).await {
-                Attempt::Success(body) => return Ok(body),
-                Attempt::Failed(AttemptOutcome::Status { status: 401, .. }, _) if !refreshed_token => {
-                    // Revoked or expired early: one fresh token, one more try.
-                    // The token lock may be held by a refresh another caller started: wait only within our deadline
-                    // (past it, the next turn of the loop fails at once).
-                    let _ = RequestContext::within_deadline(inner.tokens.invalidate(&token)).await;
-                    refreshed_token = true;
-                    continue;
+        let refreshed_token = AtomicBool::new(false);
+        let sent = inner
+            .pacer
+            .send(call.endpoint, || async {
+                // The token after the budget's wait: one taken before could be revoked or expire while waiting. A
+                // token request (ours or one we queue behind) keeps to the deadline too.
+                let token = match RequestContext::within_deadline(inner.tokens.bearer()).await {
+                    Ok(Ok(token)) => token,
+                    Ok(Err(error)) => return Attempt::Abort(error),
+                    Err(passed) => return Attempt::Abort(KekaError::from(passed)),
+                };
+                match self.attempt(call, &url, &token).await {
+                    Exchange::Success(body) => Attempt::Success(body),
+                    Exchange::Failed(AttemptOutcome::Status { status: 401, .. }, _)
+                        if !refreshed_token.swap(true, Ordering::Relaxed) =>
+                    {
+                        // Revoked or expired early: one fresh token, one more try. The token lock may be held by a
+                        // refresh another caller started: wait only within our deadline (past it, the next attempt
+                        // fails at once).
+                        let _ = RequestContext::within_deadline(inner.tokens.invalidate(&token)).await;
+                        Attempt::Refreshed
+                    }
+                    Exchange::Failed(outcome, body) => {
+                        Attempt::Failed(outcome, classify_failure(call.endpoint, outcome, body.as_deref()))
+                    }
                 }
-                Attempt::Failed(outcome, body) => (outcome, body),
-            };
-            if !inner.pacer.retry_after(call.endpoint, retries_done, outcome).await {
-                return Err(classify_failure(call.endpoint, outcome, body.as_deref()));
-            }
-            retries_done += 1;
-        }
+            })
+            .await;
+        sent.map_err(|gave_up| match gave_up {
+            GaveUp::NoSlot(no_slot) => KekaError::RateLimitDeadline { wait: no_slot.wait, max_wait: no_slot.max_wait },
+            GaveUp::Failed(error) => error,
+        })
     }
 }
 
-enum Attempt {
+/// One HTTP exchange, reduced to what the retry rules and the final error need.
+enum Exchange {
     Success(bytes::Bytes),
     Failed(AttemptOutcome, Option<bytes::Bytes>),
 }
 
 impl KekaClient {
     /// One HTTP exchange, reduced to what the retry policy needs.
-    async fn attempt(&self, call: &Call, url: &str, token: &oauth2::AccessToken) -> Attempt {
+    async fn attempt(&self, call: &Call, url: &str, token: &oauth2::AccessToken) -> Exchange {
         let inner = &*self.inner;
         let timeout = RequestContext::capped(inner.config.request_timeout);
         if timeout.is_zero() {
-            return Attempt::Failed(AttemptOutcome::Timeout, None);
+            return Exchange::Failed(AttemptOutcome::Timeout, None);
         }
         let mut request = inner
             .http
@@ -545,7 +550,7 @@ impl KekaClient {
                 let outcome = transport_outcome(&error);
                 let label = if outcome == AttemptOutcome::Timeout { "timeout" } else { "connection" };
                 inner.metrics.request(UPSTREAM, call.endpoint, label);
-                return Attempt::Failed(outcome, None);
+                return Exchange::Failed(outcome, None);
             }
         };
         let status = response.status();
@@ -567,15 +572,15 @@ impl KekaClient {
                     "Keka call"
                 );
                 if status.is_success() {
-                    Attempt::Success(body)
+                    Exchange::Success(body)
                 } else {
-                    Attempt::Failed(AttemptOutcome::Status { status: status.as_u16(), retry_after }, Some(body))
+                    Exchange::Failed(AttemptOutcome::Status { status: status.as_u16(), retry_after }, Some(body))
                 }
             }
             Err(error) => {
                 tracing::debug!(endpoint = call.endpoint, error = %describe_reqwest_error(&error), "Keka answer broke off");
                 inner.metrics.request(UPSTREAM, call.endpoint, "broken_answer");
-                Attempt::Failed(transport_outcome(&error), None)
+                Exchange::Failed(transport_outcome(&error), None)
             }
         }
     }

@@ -32,6 +32,8 @@ pub struct StoreConfig {
     pub key_prefix: String,
     /// Requests a minute this replica allows itself against Keka while Redis is unreachable.
     pub fallback_per_window: u32,
+    /// Longest one Redis call may take before it counts as a failure (and detaches the store for a moment).
+    pub call_timeout: Duration,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -40,17 +42,23 @@ impl std::fmt::Debug for StoreConfig {
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
             .field("key_prefix", &self.key_prefix)
             .field("fallback_per_window", &self.fallback_per_window)
+            .field("call_timeout", &self.call_timeout)
             .finish()
     }
 }
 
 impl StoreConfig {
+    /// Connection refused fails at once; a Redis that hangs, or a lost link, costs a request this much once, then the
+    /// breaker stops calling it.
+    pub const CALL_TIMEOUT: Duration = Duration::from_millis(250);
+
     /// Every state in this process (no Redis).
     pub fn local(keka: &crate::keka::KekaConfig) -> Self {
         Self {
             redis_url: None,
             key_prefix: Self::default_prefix(&keka.base_url),
             fallback_per_window: (keka.rate_limit_per_window / 5).max(1),
+            call_timeout: Self::CALL_TIMEOUT,
         }
     }
 
@@ -95,11 +103,7 @@ impl Store {
     pub fn new(config: &StoreConfig) -> anyhow::Result<Self> {
         match &config.redis_url {
             None => Ok(Self::Local),
-            Some(url) => Ok(Self::Redis(Arc::new(RedisStore::connect(
-                url.expose_secret(),
-                config.key_prefix.clone(),
-                config.fallback_per_window,
-            )?))),
+            Some(url) => Ok(Self::Redis(Arc::new(RedisStore::connect(url.expose_secret(), config)?))),
         }
     }
 
@@ -183,6 +187,7 @@ mod tests {
             redis_url: Some(SecretString::from("redis://user:hunter2-secret@127.0.0.1:1/0")),
             key_prefix: "p:".to_owned(),
             fallback_per_window: 1,
+            call_timeout: StoreConfig::CALL_TIMEOUT,
         };
         assert!(!format!("{config:?}").contains("hunter2"));
         let bad = StoreConfig { redis_url: Some(SecretString::from("redis://user:hunter2-secret@[::1")), ..config };

@@ -13,9 +13,6 @@ use super::answers::Scripts;
 use super::millis;
 use crate::upstream::{Budget, Priority, RateLimiter, SlotTooFar};
 
-/// Longest any one Redis call may take before it counts as a failure (connection refused is immediate; a Redis
-/// that hangs or a lost link costs a request this much once, then the breaker stops calling it).
-const CALL_TIMEOUT: Duration = Duration::from_millis(250);
 /// How long the store stays detached after a failure before a call tries Redis again.
 const DETACHED_FOR: Duration = Duration::from_secs(2);
 
@@ -79,6 +76,8 @@ pub struct RedisStore {
     detached_until: Mutex<Option<tokio::time::Instant>>,
     /// What each budget allows itself per window while detached.
     fallback_per_window: u32,
+    /// Longest one call may take ([`super::StoreConfig::call_timeout`]).
+    call_timeout: Duration,
     acquire: redis::Script,
     pause: redis::Script,
     answers: Scripts,
@@ -93,7 +92,7 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// A lazy connection: nothing is sent until the first call.
-    pub fn connect(url: &str, prefix: String, fallback_per_window: u32) -> anyhow::Result<Self> {
+    pub fn connect(url: &str, settings: &super::StoreConfig) -> anyhow::Result<Self> {
         if url.starts_with("rediss") {
             // redis-rs's rustls uses the process's default provider; reqwest brings ring.
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -103,18 +102,19 @@ impl RedisStore {
             .map_err(|error| anyhow::anyhow!("REDIS_URL is not a valid Redis URL ({:?})", error.kind()))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(settings.call_timeout * 2))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(1));
         let connection = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|error| anyhow::anyhow!("cannot set up the Redis connection ({:?})", error.kind()))?;
         Ok(Self {
             connection,
-            prefix,
+            prefix: settings.key_prefix.clone(),
             replica: format!("{:016x}", rand::random::<u64>()),
             grants: AtomicU64::new(0),
             detached_until: Mutex::new(None),
-            fallback_per_window,
+            fallback_per_window: settings.fallback_per_window,
+            call_timeout: settings.call_timeout,
             acquire: redis::Script::new(ACQUIRE),
             pause: redis::Script::new(PAUSE),
             answers: Scripts::default(),
@@ -145,7 +145,7 @@ impl RedisStore {
         detached_until.is_none_or(|until| tokio::time::Instant::now() >= until)
     }
 
-    /// Runs one Redis call within [`CALL_TIMEOUT`], unless the store is detached. A failure detaches it.
+    /// Runs one Redis call within the call timeout, unless the store is detached. A failure detaches it.
     pub(super) async fn call<T>(
         &self,
         what: &'static str,
@@ -154,13 +154,13 @@ impl RedisStore {
         if !self.is_attached() {
             return None;
         }
-        let failure = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        let failure = match tokio::time::timeout(self.call_timeout, call).await {
             Ok(Ok(value)) => {
                 *self.detached_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
                 return Some(value);
             }
             Ok(Err(error)) => format!("{:?}: {}", error.kind(), error.detail().unwrap_or_default()),
-            Err(_) => format!("no answer within {} ms", CALL_TIMEOUT.as_millis()),
+            Err(_) => format!("no answer within {} ms", self.call_timeout.as_millis()),
         };
         let mut detached_until = self.detached_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if detached_until.is_none() {

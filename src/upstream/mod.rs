@@ -13,7 +13,7 @@ mod request_context;
 pub mod retry;
 
 pub use metrics::UpstreamMetrics;
-pub use pacer::{NoSlot, Pacer};
+pub use pacer::{Attempt, GaveUp, NoSlot, Pacer};
 pub use rate_limit::{Budget, Priority, RateLimiter, SlotTooFar};
 pub use refreshing::{Freshness, Refreshing};
 pub use request_context::{DeadlinePassed, RequestContext};

@@ -9,7 +9,7 @@ use keka_subgraph::upstream::Priority;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::helpers::{KillableReplica, TestApp, spawn_replica, start_sandbox};
+use crate::helpers::{KillableReplica, TEST_CALL_TIMEOUT, TestApp, spawn_replica, start_sandbox};
 use crate::redis_server::RedisServer;
 
 fn store(redis: &RedisServer, prefix: &str) -> Store {
@@ -17,6 +17,7 @@ fn store(redis: &RedisServer, prefix: &str) -> Store {
         redis_url: Some(SecretString::from(redis.url())),
         key_prefix: prefix.to_owned(),
         fallback_per_window: 1,
+        call_timeout: TEST_CALL_TIMEOUT,
     })
     .unwrap()
 }
@@ -239,10 +240,11 @@ async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
 /// fetched instead of asking Keka for them again.
 #[tokio::test]
 async fn a_replica_killed_mid_walk_leaves_the_walk_to_another_which_reuses_its_pages() {
-    let alone = cost_alone(1000, ORG_QUERY).await;
+    // 2,000 people: a walk of ten pages, the first alone, then four at a time.
+    let alone = cost_alone(2000, ORG_QUERY).await;
     let redis = RedisServer::start().await;
-    // Slow answers, so that the walk is caught half way.
-    let sandbox = start_sandbox(1000, |config| config.faults.latency = Duration::from_millis(300)).await;
+    // Slow answers (a second each), so that the walk is caught half way.
+    let sandbox = start_sandbox(2000, |config| config.faults.latency = Duration::from_secs(1)).await;
     let url = redis.url();
     let doomed = KillableReplica::spawn(&sandbox, {
         let url = url.clone();
@@ -253,8 +255,9 @@ async fn a_replica_killed_mid_walk_leaves_the_walk_to_another_which_reuses_its_p
     let asked = tokio::spawn(
         http.post(format!("http://{}/graphql", doomed.address)).json(&serde_json::json!({ "query": ORG_QUERY })).send(),
     );
-    // The walk's first page is answered before its other pages are asked for: three requests mean it is stored.
-    eventually("the doomed replica's walk is under way", async || api_requests(&sandbox) >= 3).await;
+    // A page is asked for only when one before it is answered (and stored): the sixth request means the first page
+    // and one of the next four are in Redis.
+    eventually("the doomed replica's walk is under way", async || api_requests(&sandbox) >= 6).await;
     doomed.kill();
     assert!(asked.await.unwrap().is_err(), "the killed replica never answered");
     let spent_by_the_dead = api_requests(&sandbox);
@@ -264,7 +267,7 @@ async fn a_replica_killed_mid_walk_leaves_the_walk_to_another_which_reuses_its_p
         spawn_replica(&sandbox, move |settings| settings.store.redis_url = Some(SecretString::from(url))).await;
     let answer = survivor.query(ORG_QUERY).await;
     assert!(answer["errors"].is_null(), "{answer}");
-    assert_eq!(answer["data"]["employees"]["totalCount"], 1000);
+    assert_eq!(answer["data"]["employees"]["totalCount"], 2000);
     let spent_by_the_survivor = api_requests(&sandbox) - spent_by_the_dead;
     assert!(
         spent_by_the_survivor < alone,

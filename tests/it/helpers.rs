@@ -68,6 +68,11 @@ pub(crate) fn employee_json(id: &str) -> serde_json::Value {
     })
 }
 
+/// Redis calls in tests may take this long. The tests run in parallel on a loaded 2-core machine, where a call
+/// slower than production's 250 ms is the machine's stall, not Redis failing; a killed Redis refuses connections
+/// at once whatever this is.
+pub(crate) const TEST_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The day the test sandboxes are generated for, so snapshots do not change with the calendar.
 pub(crate) fn test_today() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
@@ -186,7 +191,10 @@ fn test_settings(sandbox: &RunningSandbox) -> keka_subgraph::server::ServerSetti
     keeper.backoff_max = Duration::from_millis(5);
     ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        store: keka_subgraph::store::StoreConfig::local(&keka),
+        store: keka_subgraph::store::StoreConfig {
+            call_timeout: TEST_CALL_TIMEOUT,
+            ..keka_subgraph::store::StoreConfig::local(&keka)
+        },
         keka,
         keeper: Some(keeper),
         cache: CacheConfig::default(),
