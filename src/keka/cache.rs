@@ -24,7 +24,7 @@ use super::models::{
 use super::pagination::{Page, PageRequest, walk_pages};
 use tokio::time::Instant;
 
-use crate::upstream::{RequestContext, as_of};
+use crate::upstream::{Freshness, Refreshing, RequestContext, as_of};
 
 /// How long and how much to cache.
 #[derive(Debug, Clone, Copy)]
@@ -114,12 +114,15 @@ pub struct CachedKeka {
     employee_pages: AgedCache<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
     employee_lists: AgedCache<EmployeeFilter, Shared<Vec<Shared<Employee>>>>,
     employee_ids_by_email: AgedCache<String, Option<String>>,
-    groups: ListCache<GroupFilter, Shared<Vec<Group>>>,
-    group_types: ListCache<(), Shared<Vec<GroupType>>>,
-    departments: ListCache<(), Shared<Vec<Department>>>,
-    locations: ListCache<(), Shared<Vec<Location>>>,
-    job_titles: ListCache<(), Shared<Vec<JobTitle>>>,
-    leave_types: ListCache<(), Shared<Vec<LeaveType>>>,
+    /// The small lists, each reloaded as one value: one reload at a time, stale-if-error past the TTL (the same
+    /// mechanism as the org snapshot's, [`Refreshing`]). Groups have one list per filter.
+    list_freshness: Freshness,
+    groups: moka::sync::Cache<GroupFilter, ListSource<Group>>,
+    group_types: ListSource<GroupType>,
+    departments: ListSource<Department>,
+    locations: ListSource<Location>,
+    job_titles: ListSource<JobTitle>,
+    leave_types: ListSource<LeaveType>,
     leave_requests: AgedCache<WindowKey, Shared<Vec<Shared<LeaveRequest>>>>,
     leave_balances: AgedCache<Vec<String>, Shared<Vec<EmployeeLeaveBalances>>>,
     attendance: AgedCache<WindowKey, Shared<Vec<AttendanceDay>>>,
@@ -147,60 +150,29 @@ where
     Cache::builder().name(name).max_capacity(capacity).expire_after(WithItsAnswer).build()
 }
 
-/// A small list's cache: a TTL cache, plus (with a stale-if-error allowance) the last good copy of each list, kept
-/// that long past the TTL to be served, marked stale, when a reload fails.
-#[derive(Clone)]
-struct ListCache<K, V> {
-    fresh: AgedCache<K, V>,
-    last_good: Option<moka::sync::Cache<K, (Instant, V)>>,
-    /// The oldest a last good copy may be when served.
-    bound: Duration,
-}
+/// A small list of Keka's, reloaded as one value.
+type ListSource<T> = Arc<Refreshing<Vec<T>, KekaError>>;
 
-impl<K, V> ListCache<K, V>
+/// A list reloaded by `load` on the client.
+fn list_source<T, F, Fut>(what: &'static str, client: &KekaClient, freshness: Freshness, load: F) -> ListSource<T>
 where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    T: Send + Sync + 'static,
+    F: Fn(KekaClient) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<T>, KekaError>> + Send + 'static,
 {
-    fn new(name: &str, capacity: u64, ttl: Duration, stale_if_error: Duration) -> Self {
-        let bound = ttl.saturating_add(stale_if_error);
-        let last_good = (!stale_if_error.is_zero())
-            .then(|| moka::sync::Cache::builder().max_capacity(capacity).time_to_live(bound).build());
-        Self { fresh: cache(name, capacity), last_good, bound }
-    }
+    let client = client.clone();
+    Refreshing::new(what, freshness, move || Box::pin(load(client.clone())))
 }
 
 impl CachedKeka {
-    /// A small list through its cache; while Keka fails, its last good copy within the stale-if-error bound.
-    async fn list<K, V, F>(&self, name: &'static str, lists: &ListCache<K, V>, key: K, load: F) -> Result<V, KekaError>
+    /// A small list: within its TTL as is; past it, reloaded (once, whoever asks), or, while Keka fails, the last
+    /// good copy within the stale-if-error allowance, marked stale.
+    async fn list<T>(&self, name: &'static str, source: &ListSource<T>) -> Result<Shared<Vec<T>>, KekaError>
     where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-        F: Future<Output = Result<V, KekaError>>,
+        T: Send + Sync + 'static,
     {
-        let loaded = self
-            .through(name, &lists.fresh, key.clone(), async {
-                let value = load.await?;
-                if let Some(last_good) = &lists.last_good {
-                    last_good.insert(key.clone(), (Instant::now(), value.clone()));
-                }
-                Ok(value)
-            })
-            .await;
-        let error = match loaded {
-            Ok(value) => return Ok(value),
-            Err(error) => error,
-        };
-        match lists.last_good.as_ref().and_then(|last_good| last_good.get(&key)) {
-            Some((loaded_at, value)) if loaded_at.elapsed() <= lists.bound => {
-                RequestContext::record_stale(loaded_at.elapsed());
-                if RequestContext::first_failure_of("stale list") {
-                    tracing::warn!(list = name, %error, "Keka failed; answering from the last good copy of a list");
-                }
-                Ok(value)
-            }
-            _ => Err(error),
-        }
+        self.client.metrics().cache_lookup(name, source.fresh().is_some());
+        source.get().await
     }
 
     /// A cache lookup that loads on a miss (concurrent misses of one key share one load) and counts hits and misses.
@@ -241,8 +213,9 @@ fn unshare(error: Arc<KekaError>) -> KekaError {
 impl CachedKeka {
     pub fn new(client: KekaClient, config: CacheConfig) -> Self {
         let CacheConfig { ttl, stale_if_error, max_employees, max_lists } = config;
+        let list_freshness = Freshness { ttl, grace: Duration::ZERO, stale_if_error };
         Self {
-            client,
+            client: client.clone(),
             ttl,
             employees: moka::sync::Cache::builder()
                 .name("employees")
@@ -258,12 +231,26 @@ impl CachedKeka {
             employee_pages: cache("employee_pages", max_lists),
             employee_lists: cache("employee_lists", 64),
             employee_ids_by_email: cache("employee_ids_by_email", max_employees),
-            groups: ListCache::new("groups", 64, ttl, stale_if_error),
-            group_types: ListCache::new("group_types", 1, ttl, stale_if_error),
-            departments: ListCache::new("departments", 1, ttl, stale_if_error),
-            locations: ListCache::new("locations", 1, ttl, stale_if_error),
-            job_titles: ListCache::new("job_titles", 1, ttl, stale_if_error),
-            leave_types: ListCache::new("leave_types", 1, ttl, stale_if_error),
+            list_freshness,
+            groups: moka::sync::Cache::builder().name("groups").max_capacity(64).build(),
+            group_types: list_source("group types", &client, list_freshness, |client| async move {
+                client.group_types().await
+            }),
+            departments: list_source("departments", &client, list_freshness, |client| async move {
+                client.departments().await
+            }),
+            locations: list_source(
+                "locations",
+                &client,
+                list_freshness,
+                |client| async move { client.locations().await },
+            ),
+            job_titles: list_source("job titles", &client, list_freshness, |client| async move {
+                client.job_titles().await
+            }),
+            leave_types: list_source("leave types", &client, list_freshness, |client| async move {
+                client.leave_types().await
+            }),
             leave_requests: cache("leave_requests", max_lists),
             leave_balances: cache("leave_balances", max_lists),
             attendance: cache("attendance", max_lists),
@@ -275,20 +262,22 @@ impl CachedKeka {
         }
     }
 
-    /// Drops every cached answer (the last good copies of small lists stay, for stale-if-error): the next look-up of
-    /// each goes to the fleet's cache or to Keka.
+    /// Drops every cached answer (small lists expire but stay, for stale-if-error): the next look-up of each goes
+    /// to the fleet's cache or to Keka.
     pub fn forget_answers(&self) {
         self.employees.invalidate_all();
         self.unknown_employee_ids.invalidate_all();
         self.employee_pages.invalidate_all();
         self.employee_lists.invalidate_all();
         self.employee_ids_by_email.invalidate_all();
-        self.groups.fresh.invalidate_all();
-        self.group_types.fresh.invalidate_all();
-        self.departments.fresh.invalidate_all();
-        self.locations.fresh.invalidate_all();
-        self.job_titles.fresh.invalidate_all();
-        self.leave_types.fresh.invalidate_all();
+        for (_, groups) in &self.groups {
+            groups.expire();
+        }
+        self.group_types.expire();
+        self.departments.expire();
+        self.locations.expire();
+        self.job_titles.expire();
+        self.leave_types.expire();
         self.leave_requests.invalidate_all();
         self.leave_balances.invalidate_all();
         self.attendance.invalidate_all();
@@ -415,28 +404,34 @@ impl CachedKeka {
     }
 
     pub async fn groups(&self, filter: &GroupFilter) -> Result<Shared<Vec<Group>>, KekaError> {
-        self.list("groups", &self.groups, filter.clone(), async { self.client.groups(filter).await.map(Arc::new) })
-            .await
+        let source = self.groups.get_with_by_ref(filter, || {
+            let filter = filter.clone();
+            list_source("groups", &self.client, self.list_freshness, move |client| {
+                let filter = filter.clone();
+                async move { client.groups(&filter).await }
+            })
+        });
+        self.list("groups", &source).await
     }
 
     pub async fn group_types(&self) -> Result<Shared<Vec<GroupType>>, KekaError> {
-        self.list("group_types", &self.group_types, (), async { self.client.group_types().await.map(Arc::new) }).await
+        self.list("group_types", &self.group_types).await
     }
 
     pub async fn departments(&self) -> Result<Shared<Vec<Department>>, KekaError> {
-        self.list("departments", &self.departments, (), async { self.client.departments().await.map(Arc::new) }).await
+        self.list("departments", &self.departments).await
     }
 
     pub async fn locations(&self) -> Result<Shared<Vec<Location>>, KekaError> {
-        self.list("locations", &self.locations, (), async { self.client.locations().await.map(Arc::new) }).await
+        self.list("locations", &self.locations).await
     }
 
     pub async fn job_titles(&self) -> Result<Shared<Vec<JobTitle>>, KekaError> {
-        self.list("job_titles", &self.job_titles, (), async { self.client.job_titles().await.map(Arc::new) }).await
+        self.list("job_titles", &self.job_titles).await
     }
 
     pub async fn leave_types(&self) -> Result<Shared<Vec<LeaveType>>, KekaError> {
-        self.list("leave_types", &self.leave_types, (), async { self.client.leave_types().await.map(Arc::new) }).await
+        self.list("leave_types", &self.leave_types).await
     }
 
     pub async fn leave_requests(

@@ -1,5 +1,5 @@
-//! A value built from an upstream in one expensive walk (Keka's org snapshot, Keeper's directory), kept for a TTL
-//! and rebuilt by one task at a time.
+//! A value built from an upstream (Keka's org snapshot, Keeper's directory, each of Keka's small lists), kept for a
+//! TTL and rebuilt by one task at a time. This is the project's one stale-if-error mechanism.
 //!
 //! After the TTL the old value is still served for a grace period while a background task rebuilds it, so nobody
 //! waits on a rebuild while a usable value exists. Past the grace period the next caller rebuilds and the others wait
