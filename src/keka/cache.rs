@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use futures::FutureExt as _;
 use moka::future::Cache;
 
 use super::client::{EmployeeFilter, KekaClient, PreboardingFilter};
@@ -97,6 +98,12 @@ impl<K, V> moka::Expiry<K, Aged<V>> for WithItsAnswer {
 
 type AgedCache<K, V> = Cache<K, Aged<V>>;
 
+/// One fetch of employees by id, shared by every request waiting for one of its ids: each id asked, with the
+/// employee or `None` when Keka does not know it.
+type EmployeeBatch = futures::future::Shared<
+    futures::future::BoxFuture<'static, Result<Arc<HashMap<String, Option<Shared<Employee>>>>, KekaError>>,
+>;
+
 /// Employee ids (sorted; empty = everyone) and an inclusive date window.
 type WindowKey = (Vec<String>, NaiveDate, NaiveDate);
 
@@ -108,9 +115,10 @@ pub struct CachedKeka {
     // same DataLoader batch (an async `get` may wait on moka's housekeeping and split a batch under load).
     employees: moka::sync::Cache<String, Aged<Shared<Employee>>>,
     /// Ids Keka did not return when asked: not asked again within the TTL.
-    unknown_employee_ids: Cache<String, ()>,
-    /// Concurrent batches asking for the same missing ids share one fetch; entries live only while in flight.
-    employee_batches: AgedCache<Vec<String>, Shared<Vec<Shared<Employee>>>>,
+    unknown_employee_ids: moka::sync::Cache<String, ()>,
+    /// Ids being fetched now, each with the batch fetching it: a request asking for an id already on its way
+    /// (for any other request) waits for that batch instead of asking Keka again.
+    employee_batches: Arc<std::sync::Mutex<HashMap<String, EmployeeBatch>>>,
     employee_pages: AgedCache<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
     employee_lists: AgedCache<EmployeeFilter, Shared<Vec<Shared<Employee>>>>,
     employee_ids_by_email: AgedCache<String, Option<String>>,
@@ -222,12 +230,12 @@ impl CachedKeka {
                 .max_capacity(max_employees)
                 .expire_after(WithItsAnswer)
                 .build(),
-            unknown_employee_ids: Cache::builder()
+            unknown_employee_ids: moka::sync::Cache::builder()
                 .name("unknown_employee_ids")
                 .max_capacity(max_employees)
                 .time_to_live(ttl)
                 .build(),
-            employee_batches: cache("employee_batches", max_lists),
+            employee_batches: Arc::default(),
             employee_pages: cache("employee_pages", max_lists),
             employee_lists: cache("employee_lists", 64),
             employee_ids_by_email: cache("employee_ids_by_email", max_employees),
@@ -334,20 +342,82 @@ impl CachedKeka {
         }
         missing.sort_unstable();
         missing.dedup();
-        let batch = self
-            .through("employee_batches", &self.employee_batches, missing.clone(), async {
-                let (employees, fetched_at) = as_of::track(self.client.employees_by_ids(&missing)).await;
-                Ok::<_, KekaError>(Arc::new(self.remember_employees(employees?, fetched_at)))
-            })
-            .await?;
-        self.employee_batches.invalidate(&missing).await;
-        for employee in batch.iter() {
-            found.insert(employee.id.clone(), employee.clone());
-        }
-        for id in missing.into_iter().filter(|id| !found.contains_key(id)) {
-            self.unknown_employee_ids.insert(id, ()).await;
+        let batches = self.join_or_start_batches(missing);
+        // A batch may be another request's, which may have no deadline: wait only as long as ours.
+        let fetched = RequestContext::within_deadline(futures::future::try_join_all(batches)).await??;
+        for batch in fetched {
+            for (id, employee) in batch.iter() {
+                if let Some(employee) = employee {
+                    found.insert(id.clone(), employee.clone());
+                }
+            }
         }
         Ok(found)
+    }
+
+    /// The batches that will bring `ids`: those already fetching some of them (for any request), and one new batch
+    /// for the rest. Registered under one lock, so two requests never both fetch an id.
+    fn join_or_start_batches(&self, ids: Vec<String>) -> Vec<EmployeeBatch> {
+        let mut in_flight = self.employee_batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut batches: Vec<EmployeeBatch> = Vec::new();
+        let mut rest = Vec::new();
+        for id in ids {
+            match in_flight.get(&id) {
+                Some(batch) if !batches.iter().any(|known| known.ptr_eq(batch)) => batches.push(batch.clone()),
+                Some(_) => {}
+                None => rest.push(id),
+            }
+        }
+        if !rest.is_empty() {
+            let batch = self.employee_batch(rest.clone());
+            for id in rest {
+                in_flight.insert(id, batch.clone());
+            }
+            batches.push(batch);
+        }
+        batches
+    }
+
+    /// One `employeeIds=` fetch (chunked by the client) that answers every id asked, `None` for ids Keka does not
+    /// know (remembered as unknown for the TTL), and leaves the in-flight registry when done.
+    ///
+    /// It runs as a task of its own, in the context (deadline, counts) of the request that started it: requests
+    /// waiting for it may give up, but the fetch always ends, so no id stays registered behind a fetch nobody
+    /// drives.
+    fn employee_batch(&self, ids: Vec<String>) -> EmployeeBatch {
+        let keka = self.clone();
+        let fetch = async move {
+            let (employees, fetched_at) = as_of::track(keka.client.employees_by_ids(&ids)).await;
+            let outcome = employees.map(|employees| {
+                let mut answers: HashMap<String, Option<Shared<Employee>>> =
+                    ids.iter().map(|id| (id.clone(), None)).collect();
+                for employee in keka.remember_employees(employees, fetched_at) {
+                    answers.insert(employee.id.clone(), Some(employee));
+                }
+                for (id, employee) in &answers {
+                    if employee.is_none() {
+                        keka.unknown_employee_ids.insert(id.clone(), ());
+                    }
+                }
+                Arc::new(answers)
+            });
+            let mut in_flight = keka.employee_batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for id in &ids {
+                in_flight.remove(id);
+            }
+            outcome
+        };
+        let task = match RequestContext::current() {
+            Some(context) => tokio::spawn(context.scope(fetch)),
+            None => tokio::spawn(fetch),
+        };
+        let joined: futures::future::BoxFuture<'static, _> = Box::pin(async move {
+            task.await.unwrap_or_else(|failed| {
+                tracing::error!(error = %failed, "a fetch of employees by id did not finish");
+                Err(KekaError::InvalidRequest("a fetch of employees by id did not finish".to_owned()))
+            })
+        });
+        joined.shared()
     }
 
     pub async fn employee(&self, id: &str) -> Result<Option<Shared<Employee>>, KekaError> {

@@ -61,6 +61,11 @@ impl RequestContext {
         Self(Arc::new(Carried { deadline: Some(tokio::time::Instant::now() + budget), ..Carried::default() }))
     }
 
+    /// The context of the current work, if it runs within one: to carry it into a task spawned for it.
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(|carried| Self(carried.clone())).ok()
+    }
+
     /// How a call made now ranks on the budget whose requests under way are `under_way`, and, for a request's first
     /// call, its hold on that budget (the call counts as under way from now; drop the hold if no slot is granted).
     /// Outside any request: background work, keeping `reserve` slots for requests.

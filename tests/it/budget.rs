@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use keka_subgraph::keka::{EmployeeFilter, KekaClient, PageRequest};
+use keka_subgraph::keka::{CacheConfig, CachedKeka, EmployeeFilter, KekaClient, PageRequest};
 use serde_json::Value;
 
 use crate::helpers::{sandbox_config, spawn_app_on, start_sandbox};
@@ -57,4 +57,27 @@ async fn a_cold_burst_under_a_small_budget_completes_whole_queries() {
     assert!(stats.total - stats.token_requests <= u64::from(limit), "{stats:?}");
     assert_eq!((complete, refused), (5, 9), "{answers:#?}");
     app.stop().await;
+}
+
+/// Concurrent look-ups by id share Keka's calls: an id already on its way for one request is not asked for again by
+/// another, whatever else each asks for.
+#[tokio::test]
+async fn concurrent_lookups_by_id_share_the_fetch_of_ids_already_on_their_way() {
+    let ids = first_ids(60, 3).await;
+    let sandbox = start_sandbox(60, |_| {}).await;
+    let keka = CachedKeka::new(KekaClient::new(sandbox_config(&sandbox)).unwrap(), CacheConfig::default());
+    let (first, second) = tokio::join!(keka.employees_by_ids(&ids[..2]), keka.employees_by_ids(&ids[1..2]));
+    assert_eq!(first.unwrap().len(), 2);
+    assert_eq!(second.unwrap()[&ids[1]].id, ids[1]);
+    let employee_requests = |stats: &keka_subgraph::sandbox::SandboxStats| -> u64 {
+        stats.by_route.iter().filter(|route| route.route == "/api/v1/hris/employees").map(|route| route.count).sum()
+    };
+    assert_eq!(employee_requests(&sandbox.stats()), 1, "{:?}", sandbox.stats());
+    // Unknown ids and ids already cached cost nothing more; only the new one is asked for.
+    let third = keka.employees_by_ids(&[ids[0].clone(), ids[2].clone(), "no-such-person".to_owned()]).await.unwrap();
+    assert_eq!(third.len(), 2);
+    assert_eq!(employee_requests(&sandbox.stats()), 2, "{:?}", sandbox.stats());
+    assert!(keka.employees_by_ids(&["no-such-person".to_owned()]).await.unwrap().is_empty());
+    assert_eq!(employee_requests(&sandbox.stats()), 2, "an unknown id is not asked again within the TTL");
+    sandbox.shutdown().await;
 }
