@@ -111,17 +111,28 @@ pub struct StoreArgs {
     /// local state for a moment.
     #[arg(long, env = "REDIS_CALL_TIMEOUT_MS", default_value_t = 250)]
     pub redis_call_timeout_ms: u64,
+    /// PEM file of the certificate authority a `rediss://` server's certificate must chain to (default: the
+    /// system's roots).
+    #[arg(long, env = "REDIS_TLS_CA_FILE")]
+    pub redis_tls_ca_file: Option<std::path::PathBuf>,
 }
 
 impl StoreArgs {
-    pub fn to_config(&self, keka: &KekaConfig) -> StoreConfig {
+    pub fn to_config(&self, keka: &KekaConfig) -> anyhow::Result<StoreConfig> {
         let local = StoreConfig::local(keka);
-        StoreConfig {
+        let tls_ca = match &self.redis_tls_ca_file {
+            Some(path) => Some(
+                std::fs::read(path).with_context(|| format!("REDIS_TLS_CA_FILE: cannot read {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(StoreConfig {
             redis_url: self.redis_url.clone(),
             key_prefix: self.redis_key_prefix.clone().unwrap_or(local.key_prefix),
             fallback_per_window: self.keka_fallback_rate_limit_per_minute.unwrap_or(local.fallback_per_window),
             call_timeout: Duration::from_millis(self.redis_call_timeout_ms.clamp(10, 10_000)),
-        }
+            tls_ca,
+        })
     }
 }
 
@@ -430,7 +441,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (None, Some(sandbox)) => Some(crate::server::keeper_config_for(sandbox)?),
         (None, None) => None,
     };
-    let store = args.store.to_config(&keka);
+    let store = args.store.to_config(&keka)?;
     let settings = ServerSettings {
         listen: args.listen,
         keka,

@@ -34,6 +34,8 @@ pub struct StoreConfig {
     pub fallback_per_window: u32,
     /// Longest one Redis call may take before it counts as a failure (and detaches the store for a moment).
     pub call_timeout: Duration,
+    /// PEM certificates that a `rediss://` server's certificate must chain to, instead of the system's roots.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -43,6 +45,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("key_prefix", &self.key_prefix)
             .field("fallback_per_window", &self.fallback_per_window)
             .field("call_timeout", &self.call_timeout)
+            .field("tls_ca", &self.tls_ca.as_ref().map(|_| "PEM"))
             .finish()
     }
 }
@@ -59,6 +62,7 @@ impl StoreConfig {
             key_prefix: Self::default_prefix(&keka.base_url),
             fallback_per_window: (keka.rate_limit_per_window / 5).max(1),
             call_timeout: Self::CALL_TIMEOUT,
+            tls_ca: None,
         }
     }
 
@@ -188,6 +192,7 @@ mod tests {
             key_prefix: "p:".to_owned(),
             fallback_per_window: 1,
             call_timeout: StoreConfig::CALL_TIMEOUT,
+            tls_ca: None,
         };
         assert!(!format!("{config:?}").contains("hunter2"));
         let bad = StoreConfig { redis_url: Some(SecretString::from("redis://user:hunter2-secret@[::1")), ..config };

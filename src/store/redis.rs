@@ -98,8 +98,14 @@ impl RedisStore {
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
         // The URL may hold a password: its parse error is shown without it.
-        let client = redis::Client::open(url)
-            .map_err(|error| anyhow::anyhow!("REDIS_URL is not a valid Redis URL ({:?})", error.kind()))?;
+        let client = match &settings.tls_ca {
+            Some(roots) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates { client_tls: None, root_cert: Some(roots.clone()) },
+            ),
+            None => redis::Client::open(url),
+        }
+        .map_err(|error| anyhow::anyhow!("REDIS_URL is not a valid Redis URL ({:?})", error.kind()))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
             .set_response_timeout(Some(settings.call_timeout * 2))

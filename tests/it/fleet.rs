@@ -18,6 +18,7 @@ fn store(redis: &RedisServer, prefix: &str) -> Store {
         key_prefix: prefix.to_owned(),
         fallback_per_window: 1,
         call_timeout: TEST_CALL_TIMEOUT,
+        tls_ca: None,
     })
     .unwrap()
 }
@@ -339,4 +340,59 @@ async fn metrics(replica: &TestApp) -> String {
 /// The replicas' key prefix (the default: the sandbox's host and port).
 fn prefix(replica: &TestApp) -> String {
     format!("keka-subgraph:v1:{}:", replica.sandbox_address)
+}
+
+/// Redis behind a password and an ACL user limited to the subgraph's keys (as the README advises), and Redis over
+/// TLS: the fleet shares its answers through both, and a wrong password leaves replicas working on their own.
+#[tokio::test]
+async fn replicas_share_through_an_acl_user_limited_to_their_prefix_and_over_tls() {
+    let acl = vec![
+        "--user".to_owned(),
+        "default".to_owned(),
+        "off".to_owned(),
+        "--user".to_owned(),
+        "keka".to_owned(),
+        "on".to_owned(),
+        ">s3cret-Pw".to_owned(),
+        "~keka-subgraph:*".to_owned(),
+        "+@all".to_owned(),
+        "-@dangerous".to_owned(),
+    ];
+    let secured = RedisServer::start_with(acl).await;
+    let tls = RedisServer::start_tls().await;
+    for (url, tls_ca) in [(secured.url_as("keka", "s3cret-Pw"), None), (tls.url(), tls.tls_ca())] {
+        let sandbox = start_sandbox(60, |_| {}).await;
+        let mut replicas = Vec::new();
+        for _ in 0..2 {
+            let (url, tls_ca) = (url.clone(), tls_ca.clone());
+            replicas.push(
+                spawn_replica(&sandbox, move |settings| {
+                    settings.store.redis_url = Some(SecretString::from(url));
+                    settings.store.tls_ca = tls_ca;
+                })
+                .await,
+            );
+        }
+        let first = replicas[0].query(ORG_QUERY).await;
+        assert!(first["errors"].is_null(), "{first}");
+        let spent = api_requests(&sandbox);
+        assert_eq!(replicas[1].query(ORG_QUERY).await, first);
+        assert_eq!(api_requests(&sandbox), spent, "the second replica read the first one's answers ({url})");
+        assert!(metrics(&replicas[1]).await.contains("keka_subgraph_store_state{state=\"attached\"} 1"));
+        for replica in replicas {
+            replica.stop().await;
+        }
+        sandbox.shutdown().await;
+    }
+
+    // A wrong password: Redis refuses, the replica answers on its own and says so.
+    let sandbox = start_sandbox(60, |_| {}).await;
+    let wrong = secured.url_as("keka", "wrong-password");
+    let alone =
+        spawn_replica(&sandbox, move |settings| settings.store.redis_url = Some(SecretString::from(wrong))).await;
+    let answer = alone.query(ORG_QUERY).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert!(metrics(&alone).await.contains("keka_subgraph_store_state{state=\"detached\"} 1"));
+    alone.stop().await;
+    sandbox.shutdown().await;
 }
