@@ -56,6 +56,20 @@ end
 return 0
 ";
 
+/// Puts this replica's recent sends back into a budget's log, after Redis was unreachable (and may have come back
+/// empty): otherwise the fleet would spend a full window that Keka has partly seen already. Members are the ones the
+/// grants had (`NX`: a send the log still holds is left as it is); each score is Redis's now less the send's age.
+/// KEYS: log. ARGV: window in ms, then pairs of (age in ms, negative for a slot still ahead; member).
+const RESEED: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+for i = 2, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], 'NX', now - tonumber(ARGV[i]), ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[1]))
+return 0
+";
+
 /// The fleet's generation: a random token, set by the first replica to find none. Replicas compare it with the one
 /// they saw last; a new one means Redis lost its data (restarted empty) or the fleet's cached state was invalidated.
 /// KEYS: generation. ARGV: a fresh token, used if there is none.
@@ -82,6 +96,7 @@ pub struct RedisStore {
     pause: redis::Script,
     answers: Scripts,
     generation: redis::Script,
+    reseed: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -125,6 +140,7 @@ impl RedisStore {
             pause: redis::Script::new(PAUSE),
             answers: Scripts::default(),
             generation: redis::Script::new(GENERATION),
+            reseed: redis::Script::new(RESEED),
         })
     }
 
@@ -201,6 +217,11 @@ pub struct SharedBudget {
     capacity: u32,
     window: Duration,
     fallback: RateLimiter,
+    /// This replica's sends of the last window (slot, member), shared or local: what to put back into the log when
+    /// Redis answers again.
+    sent: std::sync::Mutex<std::collections::VecDeque<(tokio::time::Instant, String)>>,
+    /// Set by a grant from the local share; cleared once the sends are back in Redis's log.
+    reseed: std::sync::atomic::AtomicBool,
 }
 
 impl SharedBudget {
@@ -213,19 +234,67 @@ impl SharedBudget {
             capacity,
             window,
             fallback,
+            sent: Default::default(),
+            reseed: Default::default(),
         }
+    }
+
+    /// Remembers a send for the window.
+    fn record(&self, slot: tokio::time::Instant, member: String) {
+        let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = tokio::time::Instant::now();
+        while sent.front().is_some_and(|(at, _)| *at + self.window < now) {
+            sent.pop_front();
+        }
+        sent.push_back((slot, member));
+    }
+
+    /// After a spell on the local share: this replica's sends of the last window back into Redis's log. Returns
+    /// whether Redis took them.
+    async fn reseed(&self) -> bool {
+        let now = tokio::time::Instant::now();
+        let ages: Vec<(i64, String)> = {
+            let sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            sent.iter()
+                .filter(|(at, _)| *at + self.window >= now)
+                .map(|(at, member)| {
+                    let age = i64::try_from(now.saturating_duration_since(*at).as_millis()).unwrap_or(i64::MAX);
+                    let ahead = i64::try_from(at.saturating_duration_since(now).as_millis()).unwrap_or(i64::MAX);
+                    (age - ahead, member.clone())
+                })
+                .collect()
+        };
+        let mut connection = self.store.connection.clone();
+        let mut invocation = self.store.reseed.key(&self.log_key);
+        invocation.arg(millis(self.window));
+        for (age, member) in ages {
+            invocation.arg(age).arg(member);
+        }
+        let reseeded: Option<u8> = self.store.call("budget reseed", invocation.invoke_async(&mut connection)).await;
+        reseeded.is_some()
     }
 
     /// Asks Redis for a grant: `Some(Ok(wait))` reserved, `Some(Err(..))` too far, `None` when Redis failed.
     async fn shared(&self, max_wait: Duration, priority: Priority) -> Option<Result<Duration, SlotTooFar>> {
+        if self.reseed.load(Ordering::Relaxed) && self.store.is_attached() {
+            if !self.reseed().await {
+                return None;
+            }
+            self.reseed.store(false, Ordering::Relaxed);
+        }
         let member = self.store.unique_token();
         let mut connection = self.store.connection.clone();
         let mut invocation = self.store.acquire.key(&self.log_key);
         let share = priority.share_of(self.capacity);
-        invocation.key(&self.pause_key).arg(share).arg(millis(self.window)).arg(member).arg(millis(max_wait));
+        invocation.key(&self.pause_key).arg(share).arg(millis(self.window)).arg(&member).arg(millis(max_wait));
         let (granted, wait): (u8, u64) = self.store.call("budget", invocation.invoke_async(&mut connection)).await?;
         let wait = Duration::from_millis(wait);
-        Some(if granted == 1 { Ok(wait) } else { Err(SlotTooFar { wait }) })
+        if granted == 1 {
+            self.record(tokio::time::Instant::now() + wait, member);
+            Some(Ok(wait))
+        } else {
+            Some(Err(SlotTooFar { wait }))
+        }
     }
 }
 
@@ -241,7 +310,13 @@ impl Budget for SharedBudget {
                     Ok(wait)
                 }
                 Some(Err(too_far)) => Err(too_far),
-                None => self.fallback.acquire(max_wait, priority).await,
+                None => {
+                    let requested = tokio::time::Instant::now();
+                    let waited = self.fallback.acquire(max_wait, priority).await?;
+                    self.record(requested + waited, self.store.unique_token());
+                    self.reseed.store(true, Ordering::Relaxed);
+                    Ok(waited)
+                }
             }
         })
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use keka_subgraph::store::{Store, StoreConfig};
+use keka_subgraph::store::{Store, StoreConfig, StoreState};
 use keka_subgraph::upstream::Priority;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -395,4 +395,29 @@ async fn replicas_share_through_an_acl_user_limited_to_their_prefix_and_over_tls
     assert!(metrics(&alone).await.contains("keka_subgraph_store_state{state=\"detached\"} 1"));
     alone.stop().await;
     sandbox.shutdown().await;
+}
+
+/// Redis back, empty, after an outage: before taking more, a replica puts its sends of the last window (those Redis
+/// granted before it died, and those of its local share meanwhile) back into the log, so that the fleet does not
+/// spend a whole window Keka has partly seen already.
+#[tokio::test]
+async fn after_an_outage_a_replica_puts_its_recent_sends_back_into_the_log() {
+    let mut redis = RedisServer::start().await;
+    let store = store(&redis, "t:");
+    let budget = store.budget("keka", 5, Duration::from_secs(60));
+    for _ in 0..3 {
+        assert_eq!(budget.acquire(Duration::ZERO, Priority::Continuing).await, Ok(Duration::ZERO));
+    }
+    redis.kill().await;
+    // The local share (one a minute here) while Redis is gone.
+    assert_eq!(budget.acquire(Duration::ZERO, Priority::Continuing).await, Ok(Duration::ZERO));
+    assert!(budget.acquire(Duration::ZERO, Priority::Continuing).await.is_err());
+
+    redis.restart().await;
+    eventually("the store reattaches", async || store.check().await == StoreState::Attached).await;
+    assert_eq!(budget.acquire(Duration::ZERO, Priority::Continuing).await, Ok(Duration::ZERO));
+    let granted: u64 =
+        redis::cmd("ZCARD").arg("t:budget:keka").query_async(&mut redis.connection().await).await.unwrap();
+    assert_eq!(granted, 5, "three shared sends and one local, put back, and the new one");
+    assert!(budget.acquire(Duration::ZERO, Priority::Continuing).await.is_err(), "the window is full");
 }
