@@ -1,9 +1,12 @@
-//! Relay connections over offset positions.
+//! Relay connections over offset positions, with cursors that survive changes to the list.
 //!
-//! A cursor is an opaque, versioned encoding of a position in a list (`base64url("v1:<n>")`).
-//! Arguments are validated once ([`RelayArgs::validate`]) and turned into a half-open window
-//! of positions once the list's length is known ([`ValidArgs::window`]). Keka-paged lists
-//! then fetch exactly the Keka pages that cover the window.
+//! A cursor is an opaque, versioned encoding of an item's position in a list and its id
+//! (`base64url("v2:<n>:<id>")`; `v1:<n>`, a position alone, is still read). Resuming after (or before) a cursor
+//! finds the item by its id, wherever a change to the list (a sync that added or removed people) has moved it, so
+//! a walk across any number of changes returns everyone who was there throughout exactly once; only when the item
+//! is gone does its position serve. Arguments are validated once ([`RelayArgs::validate`]), resolved against the
+//! list ([`ValidArgs::resolved`]) and turned into a half-open window of positions once the list's length is known
+//! ([`ValidArgs::window`]). Keka-paged lists then fetch exactly the Keka pages that cover the window.
 
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::{OutputType, SimpleObject};
@@ -22,28 +25,43 @@ pub struct ConnectionTotals {
 /// The connection type every list in this schema uses.
 pub type OffsetConnection<Node> = Connection<PositionCursor, Node, ConnectionTotals, EmptyFields>;
 
-/// A position in a list, as an opaque cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PositionCursor(pub usize);
+/// An item of a list, as an opaque cursor: where it was, and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionCursor {
+    pub position: usize,
+    /// `None` for a cursor of the first version (a position alone).
+    pub id: Option<String>,
+}
 
-const CURSOR_PREFIX: &str = "v1:";
+impl PositionCursor {
+    /// A position alone.
+    pub fn at(position: usize) -> Self {
+        Self { position, id: None }
+    }
+}
 
 impl CursorType for PositionCursor {
     type Error = String;
 
     fn decode_cursor(text: &str) -> Result<Self, Self::Error> {
-        let bytes =
-            URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| "not a cursor from this API".to_owned())?;
-        let decoded = String::from_utf8(bytes).map_err(|_| "not a cursor from this API".to_owned())?;
-        decoded
-            .strip_prefix(CURSOR_PREFIX)
-            .and_then(|position| position.parse::<usize>().ok())
-            .map(Self)
-            .ok_or_else(|| "not a cursor from this API".to_owned())
+        let foreign = || "not a cursor from this API".to_owned();
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| foreign())?;
+        let decoded = String::from_utf8(bytes).map_err(|_| foreign())?;
+        if let Some(position) = decoded.strip_prefix("v1:") {
+            return position.parse::<usize>().map(Self::at).map_err(|_| foreign());
+        }
+        let (position, id) = decoded.strip_prefix("v2:").and_then(|rest| rest.split_once(':')).ok_or_else(foreign)?;
+        match (position.parse::<usize>(), id.is_empty()) {
+            (Ok(position), false) => Ok(Self { position, id: Some(id.to_owned()) }),
+            _ => Err(foreign()),
+        }
     }
 
     fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{}", self.0))
+        match &self.id {
+            Some(id) => URL_SAFE_NO_PAD.encode(format!("v2:{}:{id}", self.position)),
+            None => URL_SAFE_NO_PAD.encode(format!("v1:{}", self.position)),
+        }
     }
 }
 
@@ -56,13 +74,15 @@ pub struct RelayArgs {
     pub before: Option<String>,
 }
 
-/// Checked Relay arguments: sizes within the cap, cursors decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Checked Relay arguments: sizes within the cap, cursors decoded into positions and the ids of their items.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidArgs {
     pub first: Option<usize>,
     pub after: Option<usize>,
     pub last: Option<usize>,
     pub before: Option<usize>,
+    pub after_id: Option<String>,
+    pub before_id: Option<String>,
 }
 
 /// Half-open range of positions `[start, end)` to return.
@@ -91,21 +111,23 @@ impl RelayArgs {
                 Some(value) => Ok(Some(value as usize)),
             }
         };
-        let cursor = |name: &str, value: &Option<String>| -> async_graphql::Result<Option<usize>> {
+        let cursor = |name: &str, value: &Option<String>| -> async_graphql::Result<Option<PositionCursor>> {
             value
                 .as_deref()
                 .map(|text| {
                     PositionCursor::decode_cursor(text)
-                        .map(|cursor| cursor.0)
                         .map_err(|reason| bad_user_input(format!("invalid `{name}` cursor: {reason}")))
                 })
                 .transpose()
         };
+        let (after, before) = (cursor("after", &self.after)?, cursor("before", &self.before)?);
         let mut valid = ValidArgs {
             first: size("first", self.first)?,
-            after: cursor("after", &self.after)?,
+            after: after.as_ref().map(|cursor| cursor.position),
             last: size("last", self.last)?,
-            before: cursor("before", &self.before)?,
+            before: before.as_ref().map(|cursor| cursor.position),
+            after_id: after.and_then(|cursor| cursor.id),
+            before_id: before.and_then(|cursor| cursor.id),
         };
         if valid.first.is_none() && valid.last.is_none() {
             valid.first = Some(max_page_size);
@@ -115,6 +137,13 @@ impl RelayArgs {
 }
 
 impl ValidArgs {
+    /// The cursors' positions where their items are now (`position_of` an id, if the list still holds it); a
+    /// cursor whose item is gone keeps its position.
+    pub fn resolved(&self, position_of: impl Fn(&str) -> Option<usize>) -> Self {
+        let now = |position: Option<usize>, id: &Option<String>| id.as_deref().and_then(&position_of).or(position);
+        Self { after: now(self.after, &self.after_id), before: now(self.before, &self.before_id), ..self.clone() }
+    }
+
     /// Where the window starts if it can be known without the list's length.
     pub fn start_hint(&self) -> Option<usize> {
         match (self.last, self.before) {
@@ -150,28 +179,37 @@ impl Window {
         self.start == self.end
     }
 
-    /// Builds the connection from the window's nodes, in order.
-    pub fn into_connection<Node: OutputType>(self, nodes: impl IntoIterator<Item = Node>) -> OffsetConnection<Node> {
+    /// Builds the connection from the window's nodes, in order, each with its id.
+    pub fn into_connection<Node: OutputType>(
+        self,
+        nodes: impl IntoIterator<Item = (String, Node)>,
+    ) -> OffsetConnection<Node> {
         let mut connection = Connection::with_additional_fields(
             self.start > 0,
             self.end < self.total,
             ConnectionTotals { total_count: self.total },
         );
-        connection.edges.extend(
-            nodes.into_iter().enumerate().map(|(offset, node)| Edge::new(PositionCursor(self.start + offset), node)),
-        );
+        connection.edges.extend(nodes.into_iter().enumerate().map(|(offset, (id, node))| {
+            Edge::new(PositionCursor { position: self.start + offset, id: Some(id) }, node)
+        }));
         connection
     }
 }
 
-/// A connection over a list already in memory.
+/// A connection over a list already in memory; `id_of` names each item for the cursors.
 pub fn connection_from_slice<Item, Node: OutputType>(
     items: &[Item],
     args: &ValidArgs,
+    id_of: impl Fn(&Item) -> &str,
     to_node: impl Fn(&Item) -> Node,
 ) -> OffsetConnection<Node> {
+    let args = if args.after_id.is_some() || args.before_id.is_some() {
+        args.resolved(|id| items.iter().position(|item| id_of(item) == id))
+    } else {
+        args.clone()
+    };
     let window = args.window(items.len());
-    window.into_connection(items[window.start..window.end].iter().map(to_node))
+    window.into_connection(items[window.start..window.end].iter().map(|item| (id_of(item).to_owned(), to_node(item))))
 }
 
 #[cfg(test)]
@@ -181,9 +219,9 @@ mod tests {
     fn args(first: Option<i32>, after: Option<usize>, last: Option<i32>, before: Option<usize>) -> ValidArgs {
         RelayArgs::new(
             first,
-            after.map(|p| PositionCursor(p).encode_cursor()),
+            after.map(|p| PositionCursor::at(p).encode_cursor()),
             last,
-            before.map(|p| PositionCursor(p).encode_cursor()),
+            before.map(|p| PositionCursor::at(p).encode_cursor()),
         )
         .validate(100)
         .unwrap()
@@ -192,14 +230,23 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_foreign_text() {
         for position in [0, 1, 99, 123_456] {
-            assert_eq!(
-                PositionCursor::decode_cursor(&PositionCursor(position).encode_cursor()),
-                Ok(PositionCursor(position))
-            );
+            let alone = PositionCursor::at(position);
+            assert_eq!(PositionCursor::decode_cursor(&alone.encode_cursor()), Ok(alone));
+            let with_id = PositionCursor { position, id: Some("a:b-1".to_owned()) };
+            assert_eq!(PositionCursor::decode_cursor(&with_id.encode_cursor()), Ok(with_id));
         }
-        for bad in
-            ["", "abc", "djE6", "djE6LTE", "!!!", "djI6MQ", &URL_SAFE_NO_PAD.encode("v1:99999999999999999999999")]
-        {
+        for bad in [
+            "",
+            "abc",
+            "djE6",
+            "djE6LTE",
+            "!!!",
+            "djI6MQ",
+            &URL_SAFE_NO_PAD.encode("v1:99999999999999999999999"),
+            &URL_SAFE_NO_PAD.encode("v2:5:"),
+            &URL_SAFE_NO_PAD.encode("v2:x:id"),
+            &URL_SAFE_NO_PAD.encode("v2:5"),
+        ] {
             assert!(PositionCursor::decode_cursor(bad).is_err(), "{bad}");
         }
     }
@@ -219,6 +266,42 @@ mod tests {
         assert_eq!(w(args(Some(0), None, None, None)), (0, 0));
         assert_eq!(w(args(Some(5), Some(50), None, None)), (10, 10));
         assert_eq!(w(args(None, None, None, None)), (0, 10));
+    }
+
+    /// A walk across changes: every item there throughout is returned once, whatever was added or removed before
+    /// the cursor between pages; a cursor whose item is gone falls back to its position.
+    #[test]
+    fn a_walk_resumes_after_its_item_wherever_a_change_moved_it() {
+        let page = |items: &[&str], after: Option<String>| -> (Vec<String>, Option<String>) {
+            let args = RelayArgs::new(Some(2), after, None, None).validate(100).unwrap();
+            let connection = connection_from_slice(items, &args, |item| item, |item| item.to_string());
+            let cursor = connection.edges.last().map(|edge| edge.cursor.encode_cursor());
+            (connection.edges.into_iter().map(|edge| edge.node).collect(), cursor)
+        };
+        let (first, cursor) = page(&["a", "b", "c", "d", "e"], None);
+        assert_eq!(first, ["a", "b"]);
+        // Two hires land before the cursor's item: by position the walk would see "b" again; by id it goes on.
+        let (second, cursor) = page(&["x", "a", "y", "b", "c", "d", "e"], cursor);
+        assert_eq!(second, ["c", "d"]);
+        // Someone before the cursor leaves: by position the walk would skip "e".
+        let (third, cursor) = page(&["x", "y", "b", "c", "d", "e"], cursor);
+        assert_eq!(third, ["e"]);
+        assert_eq!(cursor.as_deref().map(PositionCursor::decode_cursor).unwrap().unwrap().id.as_deref(), Some("e"));
+        // Backwards, the same: the last two, then the two before the first of them after a hire before it.
+        let back = |items: &[&str], before: Option<String>| -> (Vec<String>, Option<String>) {
+            let args = RelayArgs::new(None, None, Some(2), before).validate(100).unwrap();
+            let connection = connection_from_slice(items, &args, |item| item, |item| item.to_string());
+            let cursor = connection.edges.first().map(|edge| edge.cursor.encode_cursor());
+            (connection.edges.into_iter().map(|edge| edge.node).collect(), cursor)
+        };
+        let (last, cursor) = back(&["a", "b", "c", "d", "e"], None);
+        assert_eq!(last, ["d", "e"]);
+        let (before, _) = back(&["a", "x", "b", "c", "d", "e"], cursor);
+        assert_eq!(before, ["b", "c"]);
+        // The cursor's item is gone: its position serves.
+        let gone = PositionCursor { position: 1, id: Some("zz".to_owned()) }.encode_cursor();
+        let (after_gone, _) = page(&["a", "b", "c", "d"], Some(gone));
+        assert_eq!(after_gone, ["c", "d"]);
     }
 
     #[test]
@@ -291,7 +374,8 @@ mod properties {
     /// A cursor argument as a client may send it: one of ours, or anything else.
     fn cursor_argument() -> impl Strategy<Value = Option<String>> {
         prop::option::of(prop_oneof![
-            3 => position().prop_map(|position| PositionCursor(position).encode_cursor()),
+            2 => position().prop_map(|position| PositionCursor::at(position).encode_cursor()),
+            2 => (position(), ".{1,12}").prop_map(|(position, id)| PositionCursor { position, id: Some(id) }.encode_cursor()),
             1 => near_cursor().prop_map(|(_, text)| text),
             1 => any::<String>(),
         ])
@@ -326,17 +410,27 @@ mod properties {
         positions
     }
 
+    /// The format, read plainly: `v1:<usize>`, or `v2:<usize>:<a non-empty id>`.
+    fn read_plainly(plain: &str) -> Option<PositionCursor> {
+        if let Some(position) = plain.strip_prefix("v1:") {
+            return position.parse().ok().map(PositionCursor::at);
+        }
+        let (position, id) = plain.strip_prefix("v2:")?.split_once(':')?;
+        (!id.is_empty()).then_some(PositionCursor { position: position.parse().ok()?, id: Some(id.to_owned()) })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
         #[test]
-        fn every_position_round_trips(position in position()) {
-            let text = PositionCursor(position).encode_cursor();
+        fn every_position_and_id_round_trips(position in position(), id in prop::option::of(".{1,40}")) {
+            let cursor = PositionCursor { position, id };
+            let text = cursor.encode_cursor();
             let url_safe = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_';
             prop_assert!(text.bytes().all(url_safe), "{text}");
-            prop_assert_eq!(PositionCursor::decode_cursor(&text), Ok(PositionCursor(position)));
+            prop_assert_eq!(PositionCursor::decode_cursor(&text), Ok(cursor));
             let padded = base64::engine::general_purpose::URL_SAFE.encode(format!("v1:{position}"));
-            prop_assert_eq!(PositionCursor::decode_cursor(&padded), Ok(PositionCursor(position)));
+            prop_assert_eq!(PositionCursor::decode_cursor(&padded), Ok(PositionCursor::at(position)));
         }
 
         #[test]
@@ -347,30 +441,25 @@ mod properties {
         }
 
         #[test]
-        fn any_bytes_as_base64url_decode_exactly_when_they_are_v1_and_a_position(
+        fn any_bytes_as_base64url_decode_exactly_when_they_follow_the_format(
             bytes in prop::collection::vec(any::<u8>(), 0..48),
         ) {
-            let expected = std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|text| text.strip_prefix("v1:"))
-                .and_then(|position| position.parse::<usize>().ok())
-                .map(PositionCursor);
+            let expected = std::str::from_utf8(&bytes).ok().and_then(read_plainly);
             prop_assert_eq!(PositionCursor::decode_cursor(&URL_SAFE_NO_PAD.encode(&bytes)).ok(), expected);
         }
 
         #[test]
-        fn text_near_the_format_decodes_only_when_it_is_v1_and_a_usize((plain, text) in near_cursor()) {
+        fn text_near_the_format_decodes_only_when_it_follows_it((plain, text) in near_cursor()) {
             let decoded = PositionCursor::decode_cursor(&text);
             // (Unencoded text that happens to be base64url of something else is not near the format.)
-            if let Ok(PositionCursor(position)) = decoded
+            if let Ok(cursor) = &decoded
                 && text != plain
             {
-                let inner = plain.strip_prefix("v1:").and_then(|inner| inner.parse::<usize>().ok());
-                prop_assert_eq!(inner, Some(position), "{} as {}", plain, text);
+                let expected = read_plainly(&plain);
+                prop_assert_eq!(expected.as_ref(), Some(cursor), "{} as {}", plain, text);
             }
             if text == URL_SAFE_NO_PAD.encode(&plain) {
-                let expected = plain.strip_prefix("v1:").and_then(|inner| inner.parse::<usize>().ok());
-                prop_assert_eq!(decoded.ok().map(|cursor| cursor.0), expected);
+                prop_assert_eq!(decoded.ok(), read_plainly(&plain));
             }
         }
 
@@ -444,13 +533,14 @@ mod properties {
             total in 0..300usize,
         ) {
             let Ok(valid) = relay.validate(MAX_PAGE_SIZE) else { return Ok(()) };
-            let items: Vec<usize> = (0..total).collect();
-            let window = valid.window(total);
-            let connection = connection_from_slice(&items, &valid, |item| *item as i32);
+            let items: Vec<String> = (0..total).map(|item| item.to_string()).collect();
+            let window = valid.resolved(|id| items.iter().position(|item| item == id)).window(total);
+            let connection = connection_from_slice(&items, &valid, String::as_str, |item| item.parse::<i32>().unwrap());
             prop_assert_eq!(connection.edges.len(), window.len());
             for (offset, edge) in connection.edges.iter().enumerate() {
-                prop_assert_eq!(edge.cursor, PositionCursor(window.start + offset));
-                prop_assert_eq!(edge.node, (window.start + offset) as i32);
+                let position = window.start + offset;
+                prop_assert_eq!(&edge.cursor, &PositionCursor { position, id: Some(position.to_string()) });
+                prop_assert_eq!(edge.node, position as i32);
             }
             prop_assert_eq!(connection.has_previous_page, window.start > 0);
             prop_assert_eq!(connection.has_next_page, window.end < total);
@@ -464,7 +554,7 @@ mod properties {
             before in prop::option::of(position()),
             total in total(),
         ) {
-            let encode = |position: Option<usize>| position.map(|position| PositionCursor(position).encode_cursor());
+            let encode = |position: Option<usize>| position.map(|position| PositionCursor::at(position).encode_cursor());
             let valid = RelayArgs::new(first, encode(after), last, encode(before)).validate(usize::MAX).unwrap();
             let window = valid.window(total);
             prop_assert!(window.start <= window.end && window.end <= total);

@@ -83,16 +83,16 @@ impl Query {
             && let Some(snapshot) = graph(ctx).snapshot.fresh()
         {
             // Everyone is already in memory, in Keka's order: no need to ask again.
-            return Ok(connection_from_slice(snapshot.employees(), &args, |employee| {
+            return Ok(connection_from_slice(snapshot.employees(), &args, employee_id, |employee| {
                 Plain(Employee(employee.clone()))
             }));
         }
         match employees_from_keka_pages(ctx, &keka_filter, &args).await {
             Err(error) if keka_filter == EmployeeFilter::default() => match graph(ctx).snapshot.stale_if_error() {
                 // Keka is failing: everyone as of the last snapshot, within the stale-if-error bound.
-                Some(snapshot) => {
-                    Ok(connection_from_slice(snapshot.employees(), &args, |employee| Plain(Employee(employee.clone()))))
-                }
+                Some(snapshot) => Ok(connection_from_slice(snapshot.employees(), &args, employee_id, |employee| {
+                    Plain(Employee(employee.clone()))
+                })),
                 None => Err(error),
             },
             answer => answer,
@@ -147,7 +147,7 @@ impl Query {
             .filter(|request| status.as_ref().is_none_or(|wanted| wanted.contains(&request.status_value())))
             .collect();
         matching.sort_by(|a, b| (a.0.from_date, &a.0.id).cmp(&(b.0.from_date, &b.0.id)));
-        Ok(connection_from_slice(&matching, &args, Clone::clone))
+        Ok(connection_from_slice(&matching, &args, |request| request.0.id.as_str(), Clone::clone))
     }
 
     /// An office by id; null if there is none.
@@ -331,9 +331,18 @@ async fn employees_from_keka_pages(
     let page_size = keka.client().config().page_size.clamp(1, PageRequest::MAX_SIZE) as usize;
     // A cursor far past the end must not overflow the page number (the page then simply comes back empty).
     let page_of = |position: usize| u32::try_from(position / page_size).unwrap_or(u32::MAX).saturating_add(1);
-    let probe_number = args.start_hint().map_or(1, page_of);
+    // With a cursor, the probe is the page holding the cursor's item, where it is looked for by id (see below).
+    let probe_number = match (&args.after_id, args.after, &args.before_id, args.before) {
+        (Some(_), Some(at), _, _) | (None, _, Some(_), Some(at)) => page_of(at),
+        _ => args.start_hint().map_or(1, page_of),
+    };
     let probe =
         keka.employees_page(filter, PageRequest::new(probe_number, page_size as u32)).await.map_err(graphql_error)?;
+    // A change that moved the cursor's item within its page is followed; one that moved it to another page falls
+    // back to its position. (Without a filter, a fresh org snapshot answers instead, which finds it anywhere.)
+    let first_on_probe = (probe.number as usize).saturating_sub(1) * page_size;
+    let args = &args
+        .resolved(|id| probe.items.iter().position(|employee| employee.id == id).map(|index| first_on_probe + index));
     let total = probe.total_records.map_or_else(
         || (probe.number as usize).saturating_sub(1) * page_size + probe.items.len() + usize::from(probe.has_next),
         |total| total as usize,
@@ -357,7 +366,7 @@ async fn employees_from_keka_pages(
         for position in window.start..window.end {
             let page = &pages[(page_of(position) - numbers[0]) as usize];
             if let Some(employee) = page.items.get(position % page_size) {
-                nodes.push(Plain(Employee(employee.clone())));
+                nodes.push((employee.id.clone(), Plain(Employee(employee.clone()))));
             }
         }
     }
@@ -416,5 +425,10 @@ async fn employees_from_snapshot(
         let changed: HashSet<&str> = changed.iter().map(|employee| employee.id.as_str()).collect();
         people.retain(|employee| changed.contains(employee.id.as_str()));
     }
-    Ok(connection_from_slice(&people, args, |employee| Plain(Employee(employee.clone()))))
+    Ok(connection_from_slice(&people, args, employee_id, |employee| Plain(Employee(employee.clone()))))
+}
+
+/// An employee's id, naming it in cursors.
+pub(super) fn employee_id(employee: &Arc<KekaEmployee>) -> &str {
+    &employee.id
 }

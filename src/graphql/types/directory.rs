@@ -110,7 +110,12 @@ impl DirectoryTeam {
     ) -> Result<OffsetConnection<DirectoryAccount>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
         let members = directory(ctx).await?.members_of(&self.0);
-        Ok(connection_from_slice(&members, &args, |account| DirectoryAccount(account.clone())))
+        Ok(connection_from_slice(
+            &members,
+            &args,
+            |account| account.id.as_str(),
+            |account| DirectoryAccount(account.clone()),
+        ))
     }
 }
 
@@ -167,7 +172,12 @@ pub async fn accounts_connection(
             .cloned()
             .collect(),
     };
-    Ok(connection_from_slice(&accounts, &args, |account| DirectoryAccount(account.clone())))
+    Ok(connection_from_slice(
+        &accounts,
+        &args,
+        |account| account.id.as_str(),
+        |account| DirectoryAccount(account.clone()),
+    ))
 }
 
 /// The offboarding report of one Keeper node against Keka.

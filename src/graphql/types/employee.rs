@@ -86,7 +86,7 @@ pub(crate) fn people_connection(
     if !include_relieved {
         people.retain(|employee| is_working(employee));
     }
-    connection_from_slice(&people, args, |employee| Plain(Employee(employee.clone())))
+    connection_from_slice(&people, args, |employee| employee.id.as_str(), |employee| Plain(Employee(employee.clone())))
 }
 
 /// "First Last" from whichever parts exist.

@@ -131,10 +131,12 @@ impl Job {
     ) -> Result<OffsetConnection<Candidate>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
         let candidates = graph(ctx).keka.candidates(&self.0.id, archived).await.map_err(graphql_error)?;
-        Ok(connection_from_slice(&candidates, &args, |candidate| Candidate {
-            model: Arc::new(candidate.clone()),
-            job_id: self.0.id.clone(),
-        }))
+        Ok(connection_from_slice(
+            &candidates,
+            &args,
+            |candidate| candidate.id.as_str(),
+            |candidate| Candidate { model: Arc::new(candidate.clone()), job_id: self.0.id.clone() },
+        ))
     }
 }
 
