@@ -10,8 +10,8 @@
 #
 # Environment: BENCH_FLEET_EMPLOYEES (10000), BENCH_FLEET_REPLICAS (3), BENCH_DURATION (10s), BENCH_CONNECTIONS (16),
 # BENCH_THREADS (2), BENCH_SEED (42), BENCH_CACHE_TTL_SECS (300), BENCH_LOAD_ATTEMPTS (3), BENCH_BIN (the release
-# binary, built by `cargo build --release` when BENCH_BIN is not set), BENCH_BIN_COMMIT (the commit BENCH_BIN was
-# built from, for the report).
+# binary, built by `cargo build --release` when BENCH_BIN is not set; CARGO_TARGET_DIR is honoured), BENCH_BIN_COMMIT
+# (the commit BENCH_BIN was built from, for the report).
 #
 # Everything listens on 127.0.0.1. Every process this script starts is stopped on exit (trap).
 # Progress goes to stderr; the report (markdown) goes to stdout and to bench/results/<timestamp>-fleet.md,
@@ -19,10 +19,8 @@
 set -euo pipefail
 export LC_ALL=C
 
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$BENCH_DIR/.." && pwd)"
-QUERIES="$BENCH_DIR/queries"
-BIN="${BENCH_BIN:-$REPO/target/release/keka-subgraph}"
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 EMPLOYEES="${BENCH_FLEET_EMPLOYEES:-10000}"
 REPLICAS="${BENCH_FLEET_REPLICAS:-3}"
@@ -48,92 +46,9 @@ if ! [[ $REPLICAS =~ ^[0-9]+$ ]] || ((REPLICAS < 1)); then
   exit 2
 fi
 
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-RESULTS="$BENCH_DIR/results"
-RAW="$RESULTS/$STAMP-fleet"
-REPORT="$RESULTS/$STAMP-fleet.md"
-mkdir -p "$RAW"
-
-# Progress goes to the script's own stderr (fd 3), also from traps that fire inside a redirected command.
-exec 3>&2
-log() { printf '[fleet %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&3; }
-die() { log "ERROR: $*"; exit 1; }
-
-# ---------------------------------------------------------------------------------------------
-# Processes: every background process is recorded and stopped on exit.
-# ---------------------------------------------------------------------------------------------
-PIDS=()
-
-drop_pid() {
-  local kept=() p
-  for p in ${PIDS[@]+"${PIDS[@]}"}; do [[ $p == "$1" ]] || kept+=("$p"); done
-  PIDS=(${kept[@]+"${kept[@]}"})
-}
-
-stop_pid() {
-  local pid=$1 i
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  drop_pid "$pid"
-}
-
-# run_fg COMMAND...: runs a command and waits for it, in the background so that INT/TERM stop the script at once
-# (bash runs traps only after a foreground command ends) and the command is stopped with it.
-run_fg() {
-  "$@" &
-  local pid=$! status=0
-  PIDS+=("$pid")
-  wait "$pid" || status=$?
-  drop_pid "$pid"
-  return "$status"
-}
-
-cleanup() {
-  local status=$? pid
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$pid"; done
-  if ((status != 0)); then log "failed (exit $status); logs and raw data in $RAW"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null && return 0
-  # No python: probe upwards from a random port until nothing answers.
-  local port=$((20000 + RANDOM % 20000))
-  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-  echo "$port"
-}
-
-# wait_http URL SECONDS: polls until URL answers 2xx, at most SECONDS.
-wait_http() {
-  local url=$1 deadline=$((SECONDS + $2))
-  while ((SECONDS < deadline)); do
-    curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# start_sandbox EMPLOYEES LIMIT NAME: a fresh simulated tenant. Sets SB_PID, SB_ORIGIN.
-start_sandbox() {
-  local employees=$1 limit=$2 name=$3 port
-  port=$(free_port)
-  RUST_LOG=warn "$BIN" sandbox --listen "127.0.0.1:$port" --employees "$employees" --seed "$SEED" \
-    --today "$TODAY" --rate-limit-per-minute "$limit" >"$RAW/$name.sandbox.log" 2>&1 &
-  SB_PID=$!
-  PIDS+=("$SB_PID")
-  SB_ORIGIN="http://127.0.0.1:$port"
-  wait_http "$SB_ORIGIN/__sandbox/stats" 60 || die "sandbox ($employees employees) not up within 60 s; see $RAW/$name.sandbox.log"
-}
+LOG_TAG=fleet
+open_results "" -fleet
+start_harness
 
 # start_redis NAME: a fresh, empty Redis that keeps nothing on disk. Sets REDIS_PID, REDIS_PORT, REDIS_URL_OF.
 start_redis() {
@@ -152,115 +67,23 @@ start_redis() {
   die "redis-server not answering PING within 10 s; see $RAW/$name.redis.log"
 }
 
-# start_subgraph SANDBOX_ORIGIN LIMIT NAME DEADLINE_SECS [REDIS_URL]: a fresh subgraph (empty caches) on the sandbox,
-# sharing state through Redis when a URL is given. Sets SG_PID, SG_URL.
-start_subgraph() {
-  local origin=$1 limit=$2 name=$3 deadline=$4 redis=${5:-} port
-  local -a redis_env=()
-  [[ -n $redis ]] && redis_env=("REDIS_URL=$redis")
-  port=$(free_port)
-  env ${redis_env[@]+"${redis_env[@]}"} \
-    LISTEN_ADDR="127.0.0.1:$port" KEKA_BASE_URL="$origin/api/v1" KEKA_TOKEN_URL="$origin/connect/token" \
-    KEKA_CLIENT_ID=sandbox-client-id KEKA_CLIENT_SECRET=sandbox-client-secret KEKA_API_KEY=sandbox-api-key \
-    KEKA_RATE_LIMIT_PER_MINUTE="$limit" KEKA_MAX_RATE_LIMIT_WAIT_SECS=120 REQUEST_DEADLINE_SECS="$deadline" \
-    CACHE_TTL_SECS="$CACHE_TTL" RUST_LOG=warn "$BIN" serve >"$RAW/$name.subgraph.log" 2>&1 &
-  SG_PID=$!
-  PIDS+=("$SG_PID")
-  SG_URL="http://127.0.0.1:$port"
-  wait_http "$SG_URL/healthz" 30 || die "subgraph not up within 30 s; see $RAW/$name.subgraph.log"
-}
-
-sb_stats() { curl -fsS --max-time 10 "$1/__sandbox/stats"; }
-sb_reset() { curl -fsS --max-time 10 -X POST -o /dev/null "$1/__sandbox/stats/reset"; }
-
-# A token straight from the sandbox's token endpoint, to read Q3's ids.
-sb_token() {
-  curl -fsS --max-time 10 -X POST "$1/connect/token" -d grant_type=kekaapi -d scope=kekaapi \
-    -d client_id=sandbox-client-id -d client_secret=sandbox-client-secret -d api_key=sandbox-api-key |
-    jq -er .access_token
-}
-
-# kget ORIGIN TOKEN PATH_AND_QUERY: one Keka API GET against a sandbox.
-kget() { curl -fsS --max-time 30 -H "Authorization: Bearer $2" "$1/api/v1$3"; }
-
-# body QUERY_FILE VARIABLES_JSON > body.json
-body() { jq -n --rawfile q "$1" --argjson v "$2" '{query: $q, variables: $v}'; }
-
-# gql SUBGRAPH_URL BODY_FILE OUT_FILE: one POST /graphql; sets GQL_SECS to the seconds it took. Fails on non-200.
-gql() {
-  local code="" time=""
-  run_fg curl -sS --max-time 180 -o "$3" -w '%{http_code} %{time_total}\n' \
-    -H 'content-type: application/json' --data-binary "@$2" "$1/graphql" >"$3.meta" || true
-  read -r code time <"$3.meta" || true
-  rm -f "$3.meta"
-  [[ $code == 200 ]] || die "POST /graphql answered '${code:-nothing}' after ${time:-?} s (body: $(head -c 300 "$3" 2>/dev/null))"
-  GQL_SECS=$time
-}
-
-# Keka API requests in a stats snapshot (every /api/v1 answer, 429s included; token requests are not API requests).
-api_total() { jq '[.by_route[] | select(.route | startswith("/api/v1")) | .count] | add // 0' "$1"; }
-routes_brief() { jq -r '[.by_route[] | "\(.method) \(.route | sub("^/api/v1"; "")) \(.status) ×\(.count)"] | join("; ")' "$1"; }
-
-# Machine-wide CPU ticks from /proc/stat: "busy idle steal" (busy excludes idle, iowait and steal).
-machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8, $5 + $6, $9}' /proc/stat; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-mb() { awk -v kb="$1" 'BEGIN {printf "%.1f", kb / 1024}'; }
-fmt_int() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}'; }
 alive() { kill -0 "$1" 2>/dev/null && echo alive || echo "exited"; }
 
 # ---------------------------------------------------------------------------------------------
 # Binary and tools
 # ---------------------------------------------------------------------------------------------
-for tool in curl jq awk redis-server redis-cli; do command -v "$tool" >/dev/null || die "$tool is required"; done
-if [[ -z ${BENCH_BIN:-} ]]; then
-  log "building the release binary"
-  (cd "$REPO" && cargo build --release 1>&2) || die "cargo build --release failed"
-fi
-[[ -x $BIN ]] || die "no executable $BIN"
+require_tools curl jq awk redis-server redis-cli
+build_bin
 
-# Debian's wrk: install directly, and only if that fails refresh the package lists and try again.
-install_wrk() {
-  local sudo=""
-  if [[ $(id -u) != 0 ]]; then command -v sudo >/dev/null || return 1; sudo="sudo -n"; fi
-  log "installing wrk (apt-get)"
-  $sudo env DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >&2 && return 0
-  $sudo timeout 300 apt-get update -q >&2 && $sudo env DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >&2
-}
 command -v wrk >/dev/null || install_wrk || true
 command -v wrk >/dev/null || die "no wrk (apt-get install wrk failed)"
-WRK_VERSION="$( (wrk -v 2>&1 || true) | head -1 | awk '{print $1, $2}')"
+WRK_VERSION="$(wrk_version)"
 
-duration_secs() {
-  local d=$1
-  case $d in
-    *ms) awk -v v="${d%ms}" 'BEGIN {print v / 1000}' ;;
-    *s) echo "${d%s}" ;;
-    *m) echo $((${d%m} * 60)) ;;
-    *h) echo $((${d%h} * 3600)) ;;
-    *) echo "$d" ;;
-  esac
-}
 DURATION_SECS=$(duration_secs "$DURATION")
 
-TODAY="$(date -u +%F)"
-COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -z ${BENCH_BIN:-} && -n "$(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
-  COMMIT="$COMMIT (+ uncommitted changes in src/Cargo)"
-fi
-BIN_NOTE="\`${BIN/#$REPO\//}\`"
-if [[ -n ${BENCH_BIN:-} ]]; then
-  if [[ -n ${BENCH_BIN_COMMIT:-} ]]; then
-    COMMIT=$BENCH_BIN_COMMIT
-    BIN_NOTE="$BIN_NOTE (BENCH_BIN, built from that commit)"
-  else
-    COMMIT="$COMMIT (the checkout's)"
-    BIN_NOTE="$BIN_NOTE (BENCH_BIN, built outside this run, not necessarily from the checkout's commit)"
-  fi
-fi
-CPU_MODEL="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-MEM_GIB="$(awk '/^MemTotal/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
+# TODAY, COMMIT, BIN_NOTE, CPU_MODEL, MEM_GIB.
+describe_run
 REDIS_VERSION="$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')"
 REPRO="BENCH_FLEET_EMPLOYEES=$EMPLOYEES BENCH_FLEET_REPLICAS=$REPLICAS BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNECTIONS BENCH_THREADS=$THREADS BENCH_SEED=$SEED bench/fleet.sh"
 
@@ -268,7 +91,6 @@ Q1="$QUERIES/q1_employees_managers_groups.graphql"
 Q3="$QUERIES/q3_entities.graphql"
 Q4="$QUERIES/q4_org_chart_page.graphql"
 for q in "$Q1" "$Q3" "$Q4"; do [[ -r $q ]] || die "missing $q"; done
-Q4_TEXT="$(cat "$Q4")"
 jq -n --arg q "$ORG_QUERY" '{query: $q}' >"$RAW/org-body.json"
 
 # ---------------------------------------------------------------------------------------------
@@ -328,52 +150,20 @@ burst() {
   log "  $name: $BURST_OK of $# complete, all answered in $BURST_WALL s; $BURST_DETAIL"
 }
 
-# q4_walk URL NAME: walks the org chart page by page (Q4, first: 100, after: endCursor) to the end. Sets WALK_SECS
-# (the sum of the HTTP exchanges, as bench/run.sh counts it: the script's jq work between pages is not counted),
-# WALK_PAGES, WALK_OK ("ok": every employee exactly once, no errors).
-q4_walk() {
-  local url=$1 name=$2 cursor="" has_next=true seen distinct
-  local out="$RAW/$name.response.json"
-  WALK_PAGES=0
-  WALK_OK=ok
-  WALK_SECS=0
-  : >"$RAW/$name.ids.txt"
-  while [[ $has_next == true ]]; do
-    ((WALK_PAGES < 1000)) || die "Q4 walk did not end after 1000 pages"
-    jq -nc --arg q "$Q4_TEXT" --arg c "$cursor" '{query: $q, variables: {cursor: (if $c == "" then null else $c end)}}' >"$RAW/$name.body.json"
-    gql "$url" "$RAW/$name.body.json" "$out"
-    WALK_SECS=$(awk -v a="$WALK_SECS" -v b="$GQL_SECS" 'BEGIN {printf "%.3f", a + b}')
-    jq -r 'if .errors != null then "ERROR \(.errors[0].message)" else (.data.employees | (.nodes[].id), "\(.pageInfo.hasNextPage) \(.pageInfo.endCursor // "")") end' \
-      "$out" >"$RAW/$name.page.txt"
-    if grep -q '^ERROR ' "$RAW/$name.page.txt"; then
-      WALK_OK="errors: $(head -1 "$RAW/$name.page.txt")"
-      break
-    fi
-    sed '$d' "$RAW/$name.page.txt" >>"$RAW/$name.ids.txt"
-    read -r has_next cursor < <(tail -1 "$RAW/$name.page.txt")
-    WALK_PAGES=$((WALK_PAGES + 1))
+# ask_both NAME SUFFIX WHEN: Q1 and Q3 on the replica with Redis and on the one without, each answer in
+# RAW/NAME-<query>-<yes|no>SUFFIX.response.json; a wrong one goes to WARM_BAD, "(Redis: yes|no, WHEN)".
+ask_both() {
+  local name=$1 suffix=$2 when=$3 q with url out verdict
+  for q in Q1 Q3; do
+    for with in yes no; do
+      url=$WITH_URL
+      [[ $with == yes ]] || url=$WITHOUT_URL
+      out="$RAW/$name-${q,,}-$with$suffix.response.json"
+      gql "$url" "$RAW/${q,,}-body.json" "$out"
+      verdict=$(check_answer "$q" "$out")
+      [[ $verdict == ok ]] || WARM_BAD+=("$q (Redis: $with, $when): $verdict")
+    done
   done
-  WALK_SECS=$(printf '%.2f' "$WALK_SECS")
-  rm -f "$RAW/$name.page.txt" "$RAW/$name.body.json"
-  if [[ $WALK_OK == ok ]]; then
-    seen=$(wc -l <"$RAW/$name.ids.txt")
-    distinct=$(sort -u "$RAW/$name.ids.txt" | wc -l)
-    ((seen == EMPLOYEES && distinct == EMPLOYEES)) || WALK_OK="walk saw $seen ids ($distinct distinct), expected $EMPLOYEES"
-  fi
-}
-
-# check_answer Q1|Q3 RESPONSE: "ok" or what is wrong.
-check_answer() {
-  if ! jq -e '.errors == null' "$2" >/dev/null; then
-    echo "errors: $(jq -c '[.errors[].message] | unique | .[0:2]' "$2")"
-    return 0
-  fi
-  local complete
-  case $1 in
-    Q1) complete='(.data.employees.edges | length) == 100 and all(.data.employees.edges[]; .node.displayName != null)' ;;
-    Q3) complete='(.data._entities | length) == 50 and all(.data._entities[]; . != null and .displayName != null)' ;;
-  esac
-  if jq -e "$complete" "$2" >/dev/null; then echo ok; else echo "wrong answer"; fi
 }
 
 # stats_row NAME ORIGIN: the sandbox's counters into NAME.stats.json; sets KEKA (API requests), LIMITED (429s),
@@ -411,54 +201,32 @@ redis_brief() {
 # load_attempt LABEL URL PID REDIS_PID BODY_FILE: sets L_* figures.
 load_attempt() {
   local label=$1 url=$2 pid=$3 rpid=$4 body_file=$5 name="load-$1"
-  local out="$RAW/$name.txt" cpu_before cpu_after rcpu_before=0 rcpu_after=0 machine_before machine_after line
-  local TIMEFORMAT='%U %S' gen_status=0 limit=$((${DURATION_SECS%.*} + 60)) hz
+  local out="$RAW/$name.txt" cpu_before cpu_after rcpu_before=0 rcpu_after=0 machine_before machine_after
+  local TIMEFORMAT='%U %S' gen_status=0
   sb_reset "$LOAD_ORIGIN"
   cpu_before=$(cpu_ticks "$pid")
   [[ -n $rpid ]] && rcpu_before=$(cpu_ticks "$rpid")
   machine_before=$(machine_ticks)
-  { time BENCH_BODY_FILE="$body_file" run_fg timeout "$limit" wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" \
-    --timeout 10s --latency -s "$BENCH_DIR/wrk/post.lua" "$url/graphql" >"$out" 2>&1; } 2>"$RAW/$name.time" || gen_status=$?
+  { time wrk_run "$url" "$body_file" "$out"; } 2>"$RAW/$name.time" || gen_status=$?
   ((gen_status == 0)) || die "wrk failed (exit $gen_status): $(tail -5 "$out")"
   cpu_after=$(cpu_ticks "$pid")
   [[ -n $rpid ]] && rcpu_after=$(cpu_ticks "$rpid")
   machine_after=$(machine_ticks)
-  L_KEKA=$(sb_stats "$LOAD_ORIGIN" | jq '[.by_route[] | select(.route | startswith("/api/v1")) | .count] | add // 0')
-  line=$(grep '^BENCH_RESULT' "$out") || die "no BENCH_RESULT in $out"
-  kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
-  L_RPS=$(awk -v r="$(kv requests)" -v d="$(kv duration_us)" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
-  L_P50=$(awk -v v="$(kv p50_us)" 'BEGIN {printf "%.2f", v / 1000}')
-  L_P99=$(awk -v v="$(kv p99_us)" 'BEGIN {printf "%.2f", v / 1000}')
-  L_MAX=$(awk -v v="$(kv max_us)" 'BEGIN {printf "%.1f", v / 1000}')
-  L_ERRS=$(($(kv status_errors) + $(kv connect_errors) + $(kv read_errors) + $(kv write_errors) + $(kv timeouts)))
-  hz=$(getconf CLK_TCK)
-  L_SG_CPU=$(awk -v a="$cpu_before" -v b="$cpu_after" -v hz="$hz" -v s="$DURATION_SECS" 'BEGIN {printf "%.2f", (b - a) / hz / s}')
+  L_KEKA=$(sb_stats "$LOAD_ORIGIN" | api_total)
+  wrk_figures "$out"
+  L_SG_CPU=$(cores "$cpu_before" "$cpu_after")
   L_REDIS_CPU="–"
-  [[ -n $rpid ]] && L_REDIS_CPU=$(awk -v a="$rcpu_before" -v b="$rcpu_after" -v hz="$hz" -v s="$DURATION_SECS" 'BEGIN {printf "%.2f", (b - a) / hz / s}')
-  L_WRK_CPU=$(awk -v s="$DURATION_SECS" 'NF == 2 {printf "%.2f", ($1 + $2) / s}' "$RAW/$name.time")
+  [[ -n $rpid ]] && L_REDIS_CPU=$(cores "$rcpu_before" "$rcpu_after")
+  L_WRK_CPU=$(time_cores "$RAW/$name.time")
   # The rest of the machine, in cores: other processes (busy minus subgraph, Redis and wrk), idle, steal.
-  L_MACHINE=$(awk -v a="$machine_before" -v b="$machine_after" -v hz="$hz" -v s="$DURATION_SECS" -v sg="$L_SG_CPU" \
-    -v rd="${L_REDIS_CPU/–/0}" -v lg="$L_WRK_CPU" 'BEGIN {
-    split(a, x, " "); split(b, y, " "); others = (y[1] - x[1]) / hz / s - sg - rd - lg; if (others < 0) others = 0
-    printf "%.2f / %.2f / %.2f", others, (y[2] - x[2]) / hz / s, (y[3] - x[3]) / hz / s }')
-  L_DISTURBED=0
-  if awk -v m="$L_MACHINE" 'BEGIN {split(m, x, " / "); exit !(x[1] > 0.2 || x[3] > 0.2)}'; then
-    L_MACHINE="$L_MACHINE ⚠"
-    L_DISTURBED=1
-  fi
+  machine_rest "$machine_before" "$machine_after" "$L_SG_CPU" "${L_REDIS_CPU/–/0}" "$L_WRK_CPU"
 }
 
 # load_run QUERY WITH(yes|no) URL PID REDIS_PID BODY_FILE
 load_run() {
-  local q=$1 with=$2 label attempt
+  local q=$1 with=$2 label
   label="${q,,}-$([[ $with == yes ]] && echo redis || echo local)"
-  for ((attempt = 1; attempt <= LOAD_ATTEMPTS; attempt++)); do
-    load_attempt "$label" "${@:3}"
-    ((L_DISTURBED == 1 && attempt < LOAD_ATTEMPTS)) || break
-    log "  $label: disturbed by other processes (others / idle / steal = $L_MACHINE); again in 10 s"
-    sleep 10
-  done
-  ((L_DISTURBED == 0)) || DISTURBED+=("$label: others / idle / steal = $L_MACHINE cores after $attempt attempts")
+  load_attempts "$label" load_attempt "$label" "${@:3}"
   RPS[$q,$with]=$L_RPS
   P99[$q,$with]=$L_P99
   LOAD_KEKA=$((LOAD_KEKA + L_KEKA))
@@ -530,7 +298,8 @@ fi
 org_answer=$(org_verdict "$RAW/new-org.r1.json" "$(cut -d' ' -f1 "$RAW/new-org.r1.meta")")
 P3_ROWS+=("| org query (\`employees(first: 50)\` + manager + directReports count) | $KEKA | $LIMITED | $BURST_WALL s | $org_answer; same as replica 1's cold answer: $new_same |")
 sb_reset "$FLEET_SB"
-q4_walk "$NEW_URL" new-q4
+q4_walk "$NEW_URL" "$EMPLOYEES" "$RAW/new-q4.response.json" "$RAW/new-q4."
+WALK_SECS=$(printf '%.2f' "$WALK_SECS")
 stats_row new-q4 "$FLEET_SB"
 P3_ROWS+=("| Q4 whole org chart ($WALK_PAGES pages of \`first: 100\`, one after another; time = sum of the pages) | $KEKA | $LIMITED | $WALK_SECS s | $WALK_OK |")
 REDIS_HOLDS=$(redis_brief "$FLEET_REDIS_PORT")
@@ -589,34 +358,14 @@ start_subgraph "$LOAD_ORIGIN" 0 load-local "$NO_REDIS_DEADLINE"
 WITHOUT_PID=$SG_PID
 WITHOUT_URL=$SG_URL
 WARM_BAD=()
-for pass in 1 2; do
-  for q in Q1 Q3; do
-    for with in yes no; do
-      url=$WITH_URL
-      [[ $with == yes ]] || url=$WITHOUT_URL
-      out="$RAW/warmup-${q,,}-$with-$pass.response.json"
-      gql "$url" "$RAW/${q,,}-body.json" "$out"
-      verdict=$(check_answer "$q" "$out")
-      [[ $verdict == ok ]] || WARM_BAD+=("$q (Redis: $with, pass $pass): $verdict")
-    done
-  done
-done
+for pass in 1 2; do ask_both warmup "-$pass" "pass $pass"; done
 sb_reset "$LOAD_ORIGIN"
 load_run Q1 yes "$WITH_URL" "$WITH_PID" "$LOAD_REDIS_PID" "$RAW/q1-body.json"
 load_run Q1 no "$WITHOUT_URL" "$WITHOUT_PID" "" "$RAW/q1-body.json"
 load_run Q3 yes "$WITH_URL" "$WITH_PID" "$LOAD_REDIS_PID" "$RAW/q3-body.json"
 load_run Q3 no "$WITHOUT_URL" "$WITHOUT_PID" "" "$RAW/q3-body.json"
 # Still complete answers after the load.
-for q in Q1 Q3; do
-  for with in yes no; do
-    url=$WITH_URL
-    [[ $with == yes ]] || url=$WITHOUT_URL
-    out="$RAW/after-load-${q,,}-$with.response.json"
-    gql "$url" "$RAW/${q,,}-body.json" "$out"
-    verdict=$(check_answer "$q" "$out")
-    [[ $verdict == ok ]] || WARM_BAD+=("$q (Redis: $with, after the load): $verdict")
-  done
-done
+ask_both after-load "" "after the load"
 LOAD_REDIS_HOLDS=$(redis_brief "$LOAD_REDIS_PORT")
 LOAD_STATE="with Redis $(alive "$WITH_PID") ($(mb "$(status_kb "$WITH_PID" VmHWM)") MB peak), without $(alive "$WITHOUT_PID") ($(mb "$(status_kb "$WITHOUT_PID" VmHWM)") MB peak)"
 for pid in "$WITH_PID" "$WITHOUT_PID" "$LOAD_REDIS_PID" "$LOAD_SB_PID"; do stop_pid "$pid"; done

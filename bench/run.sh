@@ -8,7 +8,9 @@
 #
 # Environment: BENCH_SIZES ("1000 10000"), BENCH_DURATION (10s), BENCH_CONNECTIONS (16),
 # BENCH_THREADS (2), BENCH_SEED (42), BENCH_CACHE_TTL_SECS (300, the product's default), BENCH_LOAD_ATTEMPTS (3),
-# BENCH_PERF (0; 1 = `perf record` the subgraph during every load run, reports in the results dir).
+# BENCH_PERF (0; 1 = `perf record` the subgraph during every load run, reports in the results dir), BENCH_BIN (the
+# release binary, built by `cargo build --release` when BENCH_BIN is not set; CARGO_TARGET_DIR is honoured),
+# BENCH_BIN_COMMIT (the commit BENCH_BIN was built from, for the report).
 #
 # Everything listens on 127.0.0.1. Every process this script starts is stopped on exit (trap).
 # Progress goes to stderr; the report (markdown) goes to stdout and to bench/results/<timestamp>.md,
@@ -16,10 +18,8 @@
 set -euo pipefail
 export LC_ALL=C
 
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$BENCH_DIR/.." && pwd)"
-QUERIES="$BENCH_DIR/queries"
-BIN="$REPO/target/release/keka-subgraph"
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SIZES="${BENCH_SIZES:-1000 10000}"
 DURATION="${BENCH_DURATION:-10s}"
@@ -33,145 +33,18 @@ LOAD_ATTEMPTS="${BENCH_LOAD_ATTEMPTS:-3}"
 KEKA_PAGE=200   # Keka page size the client always uses
 ID_BATCH=50     # ids per `employeeIds=` request
 BUDGET=50       # Keka's requests per minute (sandbox and client limiter in the cold runs)
+DEADLINE=150    # every subgraph's REQUEST_DEADLINE_SECS: long enough for a wait into Keka's next minute
 # Keka's small lists: one page each for these tenants, cached by the subgraph; reported apart from the data pages.
 FIXED_ROUTES='["/api/v1/hris/groups","/api/v1/hris/grouptypes","/api/v1/hris/locations","/api/v1/time/leavetypes","/api/v1/hris/departments","/api/v1/hris/jobtitles"]'
 
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-RESULTS="$BENCH_DIR/results"
-RAW="$RESULTS/$STAMP"
-REPORT="$RESULTS/$STAMP.md"
-mkdir -p "$RAW"
+LOG_TAG=bench
+open_results "" ""
+start_harness
 
-# Progress goes to the script's own stderr (fd 3), also from traps that fire inside a redirected command.
-exec 3>&2
-log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&3; }
-die() { log "ERROR: $*"; exit 1; }
-
-# ---------------------------------------------------------------------------------------------
-# Processes: every background process is recorded and stopped on exit.
-# ---------------------------------------------------------------------------------------------
-PIDS=()
-
-drop_pid() {
-  local kept=() p
-  for p in ${PIDS[@]+"${PIDS[@]}"}; do [[ $p == "$1" ]] || kept+=("$p"); done
-  PIDS=(${kept[@]+"${kept[@]}"})
-}
-
-stop_pid() {
-  local pid=$1 i
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  drop_pid "$pid"
-}
-
-# run_fg COMMAND...: runs a command and waits for it, in the background so that INT/TERM stop the script at once
-# (bash runs traps only after a foreground command ends) and the command is stopped with it.
-run_fg() {
-  "$@" &
-  local pid=$! status=0
-  PIDS+=("$pid")
-  wait "$pid" || status=$?
-  drop_pid "$pid"
-  return "$status"
-}
-
-cleanup() {
-  local status=$? pid
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$pid"; done
-  if ((status != 0)); then log "failed (exit $status); logs and raw data in $RAW"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null && return 0
-  # No python: probe upwards from a random port until nothing answers.
-  local port=$((20000 + RANDOM % 20000))
-  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-  echo "$port"
-}
-
-# wait_http URL SECONDS: polls until URL answers 2xx, at most SECONDS.
-wait_http() {
-  local url=$1 deadline=$((SECONDS + $2))
-  while ((SECONDS < deadline)); do
-    curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# start_sandbox EMPLOYEES LIMIT NAME: a fresh simulated tenant. Sets SB_PID, SB_ORIGIN.
-start_sandbox() {
-  local employees=$1 limit=$2 name=$3 port
-  port=$(free_port)
-  RUST_LOG=warn "$BIN" sandbox --listen "127.0.0.1:$port" --employees "$employees" --seed "$SEED" \
-    --today "$TODAY" --rate-limit-per-minute "$limit" >"$RAW/$name.sandbox.log" 2>&1 &
-  SB_PID=$!
-  PIDS+=("$SB_PID")
-  SB_ORIGIN="http://127.0.0.1:$port"
-  wait_http "$SB_ORIGIN/__sandbox/stats" 60 || die "sandbox ($employees employees) not up within 60 s; see $RAW/$name.sandbox.log"
-}
-
-# start_subgraph SANDBOX_ORIGIN LIMIT NAME: a fresh subgraph (empty caches) on the sandbox. Sets SG_PID, SG_URL.
-start_subgraph() {
-  local origin=$1 limit=$2 name=$3 port
-  port=$(free_port)
-  LISTEN_ADDR="127.0.0.1:$port" KEKA_BASE_URL="$origin/api/v1" KEKA_TOKEN_URL="$origin/connect/token" \
-    KEKA_CLIENT_ID=sandbox-client-id KEKA_CLIENT_SECRET=sandbox-client-secret KEKA_API_KEY=sandbox-api-key \
-    KEKA_RATE_LIMIT_PER_MINUTE="$limit" KEKA_MAX_RATE_LIMIT_WAIT_SECS=120 REQUEST_DEADLINE_SECS=150 CACHE_TTL_SECS="$CACHE_TTL" \
-    RUST_LOG=warn "$BIN" serve >"$RAW/$name.subgraph.log" 2>&1 &
-  SG_PID=$!
-  PIDS+=("$SG_PID")
-  SG_URL="http://127.0.0.1:$port"
-  wait_http "$SG_URL/healthz" 30 || die "subgraph not up within 30 s; see $RAW/$name.subgraph.log"
-}
-
-sb_stats() { curl -fsS --max-time 10 "$1/__sandbox/stats"; }
-sb_reset() { curl -fsS --max-time 10 -X POST -o /dev/null "$1/__sandbox/stats/reset"; }
-
-# A token straight from the sandbox's token endpoint, for the lower-bound look-ups.
-sb_token() {
-  curl -fsS --max-time 10 -X POST "$1/connect/token" -d grant_type=kekaapi -d scope=kekaapi \
-    -d client_id=sandbox-client-id -d client_secret=sandbox-client-secret -d api_key=sandbox-api-key |
-    jq -er .access_token
-}
-
-# kget ORIGIN TOKEN PATH_AND_QUERY: one Keka API GET against the reference sandbox.
-kget() { curl -fsS --max-time 30 -H "Authorization: Bearer $2" "$1/api/v1$3"; }
-
-# body QUERY_FILE VARIABLES_JSON > body.json
-body() { jq -n --rawfile q "$1" --argjson v "$2" '{query: $q, variables: $v}'; }
-
-# gql SUBGRAPH_URL BODY_FILE OUT_FILE: one POST /graphql; sets GQL_SECS to the seconds it took. Fails on non-200.
-gql() {
-  local code="" time=""
-  run_fg curl -sS --max-time 180 -o "$3" -w '%{http_code} %{time_total}\n' \
-    -H 'content-type: application/json' --data-binary "@$2" "$1/graphql" >"$3.meta" || true
-  read -r code time <"$3.meta" || true
-  rm -f "$3.meta"
-  [[ $code == 200 ]] || die "POST /graphql answered '${code:-nothing}' (body: $(head -c 300 "$3" 2>/dev/null))"
-  GQL_SECS=$time
-}
-
-# Keka API requests in a stats snapshot: data pages, fixed lists, token requests, 429s.
-api_total() { jq '[.by_route[] | select(.route | startswith("/api/v1")) | .count] | add // 0' "$1"; }
+# Keka API requests of the fixed lists in a stats snapshot (api_total, in lib.sh, counts them all).
 api_fixed() { jq --argjson fixed "$FIXED_ROUTES" '[.by_route[] | select(.route as $r | $fixed | index($r)) | .count] | add // 0' "$1"; }
-routes_brief() { jq -r '[.by_route[] | "\(.method) \(.route | sub("^/api/v1"; "")) \(.status) ×\(.count)"] | join("; ")' "$1"; }
 
-# Machine-wide CPU ticks from /proc/stat: "busy idle steal" (busy excludes idle, iowait and steal).
-machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8, $5 + $6, $9}' /proc/stat; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks per thread of a process: "name:tid ticks" lines.
 thread_ticks() {
   local t
   for t in /proc/"$1"/task/*; do
@@ -179,28 +52,14 @@ thread_ticks() {
       n = split($0, f, ") "); split(f[n], r, " "); print c ":" $1, r[12] + r[13]}' "$t/stat"
   done | sort
 }
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-mb() { awk -v kb="$1" 'BEGIN {printf "%.1f", kb / 1024}'; }
 ceil_div() { echo $((($1 + $2 - 1) / $2)); }
 min() { (($1 < $2)) && echo "$1" || echo "$2"; }
-fmt_int() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
 # ---------------------------------------------------------------------------------------------
 # Build and tools
 # ---------------------------------------------------------------------------------------------
-for tool in curl jq awk; do command -v "$tool" >/dev/null || die "$tool is required"; done
-log "building the release binary"
-(cd "$REPO" && cargo build --release 1>&2) || die "cargo build --release failed"
-[[ -x $BIN ]] || die "no $BIN after the build"
-
-# Debian's wrk: install directly, and only if that fails refresh the package lists and try again.
-install_wrk() {
-  local sudo=""
-  if [[ $(id -u) != 0 ]]; then command -v sudo >/dev/null || return 1; sudo="sudo -n"; fi
-  log "installing wrk (apt-get)"
-  $sudo env DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >&2 && return 0
-  $sudo timeout 300 apt-get update -q >&2 && $sudo env DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >&2
-}
+require_tools curl jq awk
+build_bin
 
 LOADGEN=""
 if command -v wrk >/dev/null; then
@@ -215,33 +74,16 @@ else
   LOADGEN=oha
 fi
 if [[ $LOADGEN == wrk ]]; then
-  LOADGEN_VERSION="$( (wrk -v 2>&1 || true) | head -1 | awk '{print $1, $2}')"
+  LOADGEN_VERSION="$(wrk_version)"
 else
   LOADGEN_VERSION="$( (oha --version 2>&1 || true) | head -1)"
 fi
 if [[ $PERF == 1 ]] && ! command -v perf >/dev/null; then log "BENCH_PERF=1 but no perf; profiling off"; PERF=0; fi
 
-duration_secs() {
-  local d=$1
-  case $d in
-    *ms) awk -v v="${d%ms}" 'BEGIN {print v / 1000}' ;;
-    *s) echo "${d%s}" ;;
-    *m) echo $((${d%m} * 60)) ;;
-    *h) echo $((${d%h} * 3600)) ;;
-    *) echo "$d" ;;
-  esac
-}
 DURATION_SECS=$(duration_secs "$DURATION")
 
-# "This week" in UTC: Monday to Sunday around today.
-TODAY="$(date -u +%F)"
-MONDAY="$(date -u -d "$TODAY -$(($(date -u +%u) - 1)) days" +%F)"
-SUNDAY="$(date -u -d "$MONDAY +6 days" +%F)"
-
-COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -n "$(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then COMMIT="$COMMIT (+ uncommitted changes in src/Cargo)"; fi
-CPU_MODEL="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-MEM_GIB="$(awk '/^MemTotal/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
+# TODAY, "this week" in UTC (MONDAY to SUNDAY around today), COMMIT, CPU_MODEL, MEM_GIB.
+describe_run
 REPRO="BENCH_SIZES=\"$SIZES\" BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNECTIONS BENCH_THREADS=$THREADS bench/run.sh"
 
 Q1="$QUERIES/q1_employees_managers_groups.graphql"
@@ -250,7 +92,6 @@ Q3="$QUERIES/q3_entities.graphql"
 Q4="$QUERIES/q4_org_chart_page.graphql"
 Q5="$QUERIES/q5_who_is_out.graphql"
 for q in "$Q1" "$Q2" "$Q3" "$Q4" "$Q5"; do [[ -r $q ]] || die "missing $q"; done
-Q4_TEXT="$(cat "$Q4")"
 declare -A TITLE=(
   [Q1]="Q1 page of 100 + manager + groups"
   [Q2]="Q2 50 people + direct reports + office"
@@ -362,46 +203,14 @@ compute_lower_bounds() {
 # ---------------------------------------------------------------------------------------------
 run_query() {
   local q=$1 url=$2 dir=$3 out=$4
-  RUN_OK=ok
-  case $q in
-    Q4)
-      local cursor="" pages=0 has_next=true
-      RUN_SECS=0
-      : >"$dir/q4-ids.txt"
-      while [[ $has_next == true ]]; do
-        ((pages < 1000)) || die "Q4 walk did not end after 1000 pages"
-        jq -nc --arg q "$Q4_TEXT" --arg c "$cursor" '{query: $q, variables: {cursor: (if $c == "" then null else $c end)}}' >"$dir/q4-body.json"
-        gql "$url" "$dir/q4-body.json" "$out"
-        RUN_SECS=$(awk -v a="$RUN_SECS" -v b="$GQL_SECS" 'BEGIN {print a + b}')
-        # One jq per page: "ERROR <message>" or the ids, then "<hasNextPage> <endCursor>" last.
-        jq -r 'if .errors != null then "ERROR \(.errors[0].message)" else (.data.employees | (.nodes[].id), "\(.pageInfo.hasNextPage) \(.pageInfo.endCursor // "")") end' \
-          "$out" >"$dir/q4-page.txt"
-        if grep -q '^ERROR ' "$dir/q4-page.txt"; then RUN_OK="errors: $(head -1 "$dir/q4-page.txt")"; return 0; fi
-        sed '$d' "$dir/q4-page.txt" >>"$dir/q4-ids.txt"
-        read -r has_next cursor < <(tail -1 "$dir/q4-page.txt")
-        pages=$((pages + 1))
-      done
-      local seen distinct
-      seen=$(wc -l <"$dir/q4-ids.txt")
-      distinct=$(sort -u "$dir/q4-ids.txt" | wc -l)
-      ((seen == N && distinct == N)) || RUN_OK="walk saw $seen ids ($distinct distinct), expected $N"
-      ;;
-    *)
-      gql "$url" "$dir/${q,,}-body.json" "$out"
-      RUN_SECS=$GQL_SECS
-      if ! jq -e '.errors == null' "$out" >/dev/null; then
-        RUN_OK="errors: $(jq -c '[.errors[].message] | unique | .[0:2]' "$out")"
-        return 0
-      fi
-      case $q in
-        Q1) jq -e '(.data.employees.edges | length) == 100 and all(.data.employees.edges[]; .node.displayName != null)' "$out" >/dev/null || RUN_OK="wrong answer" ;;
-        Q2) jq -e '(.data.employees.nodes | length) == 50' "$out" >/dev/null || RUN_OK="wrong answer" ;;
-        Q3) jq -e '(.data._entities | length) == 50 and all(.data._entities[]; . != null and .displayName != null)' "$out" >/dev/null || RUN_OK="wrong answer" ;;
-        Q5) jq -e --argjson m "$Q5_MATCHING" '.data.timeoffRequests.totalCount == $m and (.data.timeoffRequests.nodes | length) == ([$m, 100] | min)' "$out" >/dev/null ||
-          RUN_OK="totalCount $(jq .data.timeoffRequests.totalCount "$out"), expected $Q5_MATCHING" ;;
-      esac
-      ;;
-  esac
+  if [[ $q == Q4 ]]; then
+    q4_walk "$url" "$N" "$out" "$dir/q4-"
+    RUN_SECS=$WALK_SECS RUN_OK=$WALK_OK
+  else
+    gql "$url" "$dir/${q,,}-body.json" "$out"
+    RUN_SECS=$GQL_SECS
+    RUN_OK=$(check_answer "$q" "$out")
+  fi
 }
 
 # The request bodies of a size (Q4's body is its first page).
@@ -420,10 +229,10 @@ write_bodies() {
 # then the same query again at once (warm).
 # ---------------------------------------------------------------------------------------------
 cold_run() {
-  local size=$1 q=$2 dir=$3 name="$size-${2,,}-cold"
+  local size=$1 q=$2 dir=$3 name="$1-${2,,}-cold"
   start_sandbox "$size" "$BUDGET" "$name"
   local sb_pid=$SB_PID sb=$SB_ORIGIN
-  start_subgraph "$sb" "$BUDGET" "$name"
+  start_subgraph "$sb" "$BUDGET" "$name" "$DEADLINE"
   local sg_pid=$SG_PID sg=$SG_URL
   sb_reset "$sb"
 
@@ -463,8 +272,7 @@ cold_run() {
 run_loadgen() {
   local limit=$((${DURATION_SECS%.*} + 60))
   if [[ $LOADGEN == wrk ]]; then
-    BENCH_BODY_FILE="$1" run_fg timeout "$limit" wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout 10s --latency \
-      -s "$BENCH_DIR/wrk/post.lua" "$SG_URL/graphql" >"$2" 2>&1
+    wrk_run "$SG_URL" "$1" "$2"
   else
     # oha >= 1.5 spells JSON output --output-format json, older ones -j.
     run_fg timeout "$limit" oha --no-tui -z "$DURATION" -c "$CONNECTIONS" -m POST -H 'content-type: application/json' \
@@ -479,12 +287,10 @@ run_loadgen() {
 # ---------------------------------------------------------------------------------------------
 load_attempt() {
   local size=$1 q=$2 body_file=$3 dir=$4 name="$1-${2,,}-load"
-  local out="$dir/$name.txt" before after cpu_before cpu_after threads_before rps p50 p99 maxl errs size_kb keka
-  local wrk_cpu
+  local out="$dir/$name.txt" cpu_before cpu_after threads_before threads_after machine_before machine_after sg_cores wrk_cpu
   sb_reset "$REF_ORIGIN"
   cpu_before=$(cpu_ticks "$SG_PID")
   threads_before=$(thread_ticks "$SG_PID")
-  local machine_before machine_after
   machine_before=$(machine_ticks)
   local perf_pid=""
   if [[ $PERF == 1 ]]; then
@@ -497,7 +303,6 @@ load_attempt() {
   ((gen_status == 0)) || die "$LOADGEN failed (exit $gen_status): $(tail -5 "$out")"
   cpu_after=$(cpu_ticks "$SG_PID")
   machine_after=$(machine_ticks)
-  local threads_after
   threads_after=$(thread_ticks "$SG_PID")
   if [[ -n $perf_pid ]]; then
     wait "$perf_pid" 2>/dev/null || true
@@ -505,66 +310,39 @@ load_attempt() {
     perf report -i "$dir/$name.perf.data" --no-children --sort dso,symbol --stdio --percent-limit 0.3 2>/dev/null | tr -s " " | head -80 >"$dir/$name.perf.txt" || true
     rm -f "$dir/$name.perf.data"
   fi
-  keka=$(sb_stats "$REF_ORIGIN" | jq '[.by_route[] | select(.route | startswith("/api/v1")) | .count] | add // 0')
+  L_KEKA=$(sb_stats "$REF_ORIGIN" | api_total)
 
   if [[ $LOADGEN == wrk ]]; then
-    local line
-    line=$(grep '^BENCH_RESULT' "$out") || die "no BENCH_RESULT in $out"
-    kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
-    rps=$(awk -v r="$(kv requests)" -v d="$(kv duration_us)" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
-    p50=$(awk -v v="$(kv p50_us)" 'BEGIN {printf "%.2f", v / 1000}')
-    p99=$(awk -v v="$(kv p99_us)" 'BEGIN {printf "%.2f", v / 1000}')
-    maxl=$(awk -v v="$(kv max_us)" 'BEGIN {printf "%.1f", v / 1000}')
-    errs=$(($(kv status_errors) + $(kv connect_errors) + $(kv read_errors) + $(kv write_errors) + $(kv timeouts)))
-    size_kb=$(awk -v b="$(kv bytes)" -v r="$(kv requests)" 'BEGIN {printf "%.1f", (r ? b / r : 0) / 1024}')
+    wrk_figures "$out"
   else
-    rps=$(jq '.summary.requestsPerSec | floor' "$out")
-    p50=$(jq '.latencyPercentiles.p50 * 1000 * 100 | round / 100' "$out")
-    p99=$(jq '.latencyPercentiles.p99 * 1000 * 100 | round / 100' "$out")
-    maxl=$(jq '.summary.slowest * 1000 * 10 | round / 10' "$out")
-    errs=$(jq '([.statusCodeDistribution | to_entries[] | select(.key != "200") | .value] | add // 0) + ([.errorDistribution[]?] | add // 0)' "$out")
-    size_kb=$(jq '.summary.sizePerRequest / 1024 * 10 | round / 10' "$out")
+    L_RPS=$(jq '.summary.requestsPerSec | floor' "$out")
+    L_P50=$(jq '.latencyPercentiles.p50 * 1000 * 100 | round / 100' "$out")
+    L_P99=$(jq '.latencyPercentiles.p99 * 1000 * 100 | round / 100' "$out")
+    L_MAX=$(jq '.summary.slowest * 1000 * 10 | round / 10' "$out")
+    L_ERRS=$(jq '([.statusCodeDistribution | to_entries[] | select(.key != "200") | .value] | add // 0) + ([.errorDistribution[]?] | add // 0)' "$out")
+    L_SIZE_KB=$(jq '.summary.sizePerRequest / 1024 * 10 | round / 10' "$out")
   fi
-  local hz secs sg_cores
-  hz=$(getconf CLK_TCK)
-  secs=$DURATION_SECS
-  sg_cores=$(awk -v a="$cpu_before" -v b="$cpu_after" -v hz="$hz" -v s="$secs" 'BEGIN {printf "%.2f", (b - a) / hz / s}')
-  wrk_cpu=$(awk -v s="$secs" 'NF == 2 {printf "%.2f", ($1 + $2) / s}' "$dir/$name.time")
-  # The rest of the machine during the run, in cores: other processes (busy minus the subgraph and the load
-  # generator: the sandbox, this script, anything else running), idle, and stolen by the hypervisor.
-  local machine
-  machine=$(awk -v a="$machine_before" -v b="$machine_after" -v hz="$hz" -v s="$secs" -v sg="$sg_cores" -v lg="$wrk_cpu" 'BEGIN {
-    split(a, x, " "); split(b, y, " "); others = (y[1] - x[1]) / hz / s - sg - lg; if (others < 0) others = 0
-    printf "%.2f / %.2f / %.2f", others, (y[2] - x[2]) / hz / s, (y[3] - x[3]) / hz / s }')
-  L_DISTURBED=0
-  if awk -v m="$machine" 'BEGIN {split(m, x, " / "); exit !(x[1] > 0.2 || x[3] > 0.2)}'; then
-    machine="$machine ⚠"
-    L_DISTURBED=1
-  fi
-  L_RPS=$rps L_P99=$p99 L_KEKA=$keka L_MACHINE=$machine
-  L_ROW="| $(fmt_int "$size") | ${TITLE[$q]%% (*} | $(fmt_int "$rps") | $p50 ms | $p99 ms | $maxl ms | $errs | $size_kb KB | $keka | $sg_cores | $wrk_cpu | $machine |"
+  sg_cores=$(cores "$cpu_before" "$cpu_after")
+  wrk_cpu=$(time_cores "$dir/$name.time")
+  # The rest of the machine during the run: busy minus the subgraph and the load generator, idle, steal.
+  machine_rest "$machine_before" "$machine_after" "$sg_cores" "$wrk_cpu"
+  L_ROW="| $(fmt_int "$size") | ${TITLE[$q]%% (*} | $(fmt_int "$L_RPS") | $L_P50 ms | $L_P99 ms | $L_MAX ms | $L_ERRS | $L_SIZE_KB KB | $L_KEKA | $sg_cores | $wrk_cpu | $L_MACHINE |"
   # Per-thread CPU of the subgraph during the run.
   L_THREADS="$(join -a2 -e0 -o 0,1.2,2.2 <(echo "$threads_before") <(echo "$threads_after") 2>/dev/null |
-    awk -v hz="$hz" '{d = ($3 - $2) / hz; if (d > 0) printf "%s %.1f; ", $1, d}')"
-  log "  $q: $rps req/s, p50 $p50 ms, p99 $p99 ms, errors $errs, Keka requests during load $keka, subgraph $sg_cores cores, $LOADGEN $wrk_cpu cores, others/idle/steal $machine cores"
+    awk -v hz="$(getconf CLK_TCK)" '{d = ($3 - $2) / hz; if (d > 0) printf "%s %.1f; ", $1, d}')"
+  log "  $q: $L_RPS req/s, p50 $L_P50 ms, p99 $L_P99 ms, errors $L_ERRS, Keka requests during load $L_KEKA, subgraph $sg_cores cores, $LOADGEN $wrk_cpu cores, others/idle/steal $L_MACHINE cores"
 }
 
 # load_run SIZE QUERY BODY_FILE DIR: one load run; a run disturbed by other processes (someone's build, say) is
 # repeated, up to BENCH_LOAD_ATTEMPTS times, 10 s apart; the last attempt is reported.
 load_run() {
-  local size=$1 q=$2 attempt
-  for ((attempt = 1; attempt <= LOAD_ATTEMPTS; attempt++)); do
-    load_attempt "$@"
-    ((L_DISTURBED == 1 && attempt < LOAD_ATTEMPTS)) || break
-    log "  $q: disturbed by other processes (others / idle / steal = $L_MACHINE); again in 10 s"
-    sleep 10
-  done
-  ((L_DISTURBED == 0)) || DISTURBED+=("$size $q: others / idle / steal = $L_MACHINE cores after $attempt attempts")
+  local size=$1 q=$2
+  load_attempts "$size $q" load_attempt "$@"
   RPS[$size,$q]=$L_RPS
   P99[$size,$q]=$L_P99
   ((L_KEKA == 0)) || WARM_NONZERO+=("$size $q (during load): $L_KEKA")
   LOAD_ROWS+=("$L_ROW")
-  DETAILS+=("- $(fmt_int "$size") $q load (attempt $attempt), subgraph CPU seconds by thread: $L_THREADS")
+  DETAILS+=("- $(fmt_int "$size") $q load (attempt $L_ATTEMPT), subgraph CPU seconds by thread: $L_THREADS")
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -590,9 +368,9 @@ for size in $SIZES; do
   for q in Q1 Q2 Q3 Q4 Q5; do cold_run "$size" "$q" "$dir"; done
 
   log "load runs (limits off; $LOADGEN, $THREADS threads, $CONNECTIONS connections, $DURATION each)"
-  start_subgraph "$REF_ORIGIN" 0 "$size-load"
+  start_subgraph "$REF_ORIGIN" 0 "$size-load" "$DEADLINE"
   # Warm every cache: the whole org chart (Q4 walk + Q2) first, then the others; each twice.
-  for pass in 1 2; do
+  for _ in 1 2; do
     for q in Q4 Q2 Q1 Q3 Q5; do
       run_query "$q" "$SG_URL" "$dir" "$dir/$size-${q,,}-warmup.response.json"
       [[ $RUN_OK == ok ]] || { ANSWER_BAD+=("$size $q (warm-up): $RUN_OK"); log "  warm-up $q: $RUN_OK"; }
@@ -603,7 +381,7 @@ for size in $SIZES; do
   # The warm check: with caches warm, none of the queries costs a Keka request.
   sb_reset "$REF_ORIGIN"
   for q in Q1 Q2 Q3 Q4 Q5; do run_query "$q" "$SG_URL" "$dir" "$dir/$size-${q,,}-warmcheck.response.json"; done
-  warm_check=$(sb_stats "$REF_ORIGIN" | jq '[.by_route[] | select(.route | startswith("/api/v1")) | .count] | add // 0')
+  warm_check=$(sb_stats "$REF_ORIGIN" | api_total)
   ((warm_check == 0)) || WARM_NONZERO+=("$size warm check (all five, limits off): $warm_check")
   for q in Q1 Q2 Q3 Q4 Q5; do
     body_file="$dir/${q,,}-body.json"

@@ -13,7 +13,9 @@
 # SOAK_KEKA_TIMEOUT_SECS (10, the product default), SOAK_KEKA_MAX_RETRIES (3), SOAK_KEKA_MAX_WAIT_SECS (20),
 # SOAK_REQUEST_DEADLINE_SECS (25, the product default),
 # SOAK_LATENCY_MS (timeout + 2 s), SOAK_DEADLINE_SECS (computed, see the report), SOAK_RSS_INTERVAL (5),
-# SOAK_RUST_LOG (info,keka_subgraph=debug). CARGO_TARGET_DIR is honoured.
+# SOAK_RUST_LOG (info,keka_subgraph=debug), BENCH_BIN (the release binary, built by `cargo build --release` when
+# BENCH_BIN is not set; CARGO_TARGET_DIR is honoured), BENCH_BIN_COMMIT (the commit BENCH_BIN was built from, for the
+# report).
 #
 # Everything listens on 127.0.0.1. Every process this script starts is stopped on exit (trap). Progress goes to
 # stderr; the report (markdown) to stdout and bench/results/soak-<timestamp>.md, raw data (logs, results.json, the
@@ -21,27 +23,13 @@
 set -euo pipefail
 export LC_ALL=C
 
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$BENCH_DIR/.." && pwd)"
-QUERIES="$BENCH_DIR/queries"
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 LOADGEN="$BENCH_DIR/soak_load.py"
-TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
-[[ $TARGET_DIR == /* ]] || TARGET_DIR="$REPO/$TARGET_DIR"   # cargo resolves a relative one from where it runs: $REPO
-BUILT_BIN="$TARGET_DIR/release/keka-subgraph"
-BIN=""   # the private copy, set after the build
+BIN_COPY=""   # the private copy of the binary, set after the build
 
-duration_secs() {
-  local d=$1
-  case $d in
-    *ms) echo $(((${d%ms} + 999) / 1000)) ;;
-    *s) echo "${d%s}" ;;
-    *m) echo $((${d%m} * 60)) ;;
-    *h) echo $((${d%h} * 3600)) ;;
-    *) echo "$d" ;;
-  esac
-}
-
-DURATION="$(duration_secs "${SOAK_DURATION:-180}")"
+DURATION="$(duration_secs "${SOAK_DURATION:-180}" whole)"
 CONCURRENCY="${SOAK_CONCURRENCY:-16}"
 RATE="${SOAK_RATE:-20}"
 MAX_REQUESTS="${SOAK_MAX_REQUESTS:-20000}"
@@ -69,112 +57,45 @@ done
 ((EMPLOYEES >= 250)) || { echo "soak: SOAK_EMPLOYEES must be at least 250 (Q3 uses employees 200-249)" >&2; exit 2; }
 ((CONCURRENCY >= 1 && RATE >= 1 && MAX_REQUESTS >= 1)) || { echo "soak: concurrency, rate and cap must be >= 1" >&2; exit 2; }
 
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-RESULTS="$BENCH_DIR/results"
-RAW="$RESULTS/soak-$STAMP"
-REPORT="$RESULTS/soak-$STAMP.md"
-mkdir -p "$RAW"
+LOG_TAG=soak
+DIE_STATUS=3          # a harness error (1 is FAIL)
+STOP_GRACE_SECS=10    # how long the subgraph may take to stop gracefully (the report shows it)
+open_results soak- ""
+start_harness
 
-exec 3>&2
-log() { printf '[soak %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&3; }
-die() { log "ERROR: $*"; exit 3; }
-
-# ---------------------------------------------------------------------------------------------
-# Processes: every background process is recorded and stopped on exit.
-# ---------------------------------------------------------------------------------------------
-PIDS=()
-
-drop_pid() {
-  local kept=() p
-  for p in ${PIDS[@]+"${PIDS[@]}"}; do [[ $p == "$1" ]] || kept+=("$p"); done
-  PIDS=(${kept[@]+"${kept[@]}"})
-}
-
-# stop_pid PID: SIGTERM, up to 10 s to go, then SIGKILL. Sets STOP_STATUS and STOP_SECS.
-stop_pid() {
-  local pid=$1 i started=$SECONDS
-  STOP_STATUS=""
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null || true
-      STOP_STATUS="killed (did not stop within 10 s of SIGTERM)"
-    fi
+# on_exit STATUS (lib.sh's own, replaced): removes the private copy of the binary, says how a run that did not come to
+# its verdict ended.
+# shellcheck disable=SC2317  # called by cleanup (lib.sh) on exit
+on_exit() {
+  rm -f "$BIN_COPY"   # tens of MB; the build is still in the target directory
+  if (($1 >= 128)); then
+    log "interrupted (exit $1); logs and raw data in $RAW"
+  elif (($1 >= 2)); then
+    log "harness error (exit $1); logs and raw data in $RAW"
   fi
-  local status=0
-  wait "$pid" 2>/dev/null || status=$?
-  [[ -n $STOP_STATUS ]] || STOP_STATUS="exit status $status"
-  STOP_SECS=$((SECONDS - started))
-  drop_pid "$pid"
-}
-
-# run_fg COMMAND...: runs a command in the background and waits, so INT/TERM stop the script (and it) at once.
-run_fg() {
-  "$@" &
-  local pid=$! status=0
-  PIDS+=("$pid")
-  wait "$pid" || status=$?
-  drop_pid "$pid"
-  return "$status"
-}
-
-cleanup() {
-  local status=$? pid
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$pid"; done
-  rm -f "${BIN:-}"   # the private copy of the binary (tens of MB); the build is still in the target directory
-  if ((status >= 128)); then
-    log "interrupted (exit $status); logs and raw data in $RAW"
-  elif ((status >= 2)); then
-    log "harness error (exit $status); logs and raw data in $RAW"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_http() {
-  local url=$1 deadline=$((SECONDS + $2))
-  while ((SECONDS < deadline)); do
-    curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
-    sleep 0.2
-  done
-  return 1
 }
 
 # ---------------------------------------------------------------------------------------------
 # Build and tools
 # ---------------------------------------------------------------------------------------------
-for tool in curl jq python3 timeout; do command -v "$tool" >/dev/null || die "$tool is required"; done
+require_tools curl jq python3 timeout
 [[ -r $LOADGEN ]] || die "missing $LOADGEN"
 for q in q1_employees_managers_groups q2_direct_reports q3_entities q4_org_chart_page q5_who_is_out; do
   [[ -r $QUERIES/$q.graphql ]] || die "missing $QUERIES/$q.graphql"
 done
-log "building the release binary (target dir $TARGET_DIR)"
-(cd "$REPO" && cargo build --release 1>&2) || die "cargo build --release failed"
-[[ -x $BUILT_BIN ]] || die "no $BUILT_BIN after the build"
+build_bin
 # A private copy: the target directory may be shared, and another build must not swap the binary mid-soak.
-BIN="$RAW/keka-subgraph"
-cp "$BUILT_BIN" "$BIN"
+BIN_COPY="$RAW/keka-subgraph"
+cp "$BIN" "$BIN_COPY"
+BIN=$BIN_COPY
 
-TODAY="$(date -u +%F)"
-MONDAY="$(date -u -d "$TODAY -$(($(date -u +%u) - 1)) days" +%F)"
-SUNDAY="$(date -u -d "$MONDAY +6 days" +%F)"
-COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -n "$(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then COMMIT="$COMMIT (+ uncommitted changes in src/Cargo)"; fi
-MACHINE="$(nproc) × $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/^MemTotal/ {printf "%.1f", $2 / 1048576}' /proc/meminfo) GiB RAM"
+# TODAY, "this week" in UTC (MONDAY to SUNDAY around today), COMMIT, CPU_MODEL, MEM_GIB.
+describe_run
+MACHINE="$(nproc) × $CPU_MODEL, $MEM_GIB GiB RAM"
 
-# Secrets whose values must never reach the subgraph's log: the sandbox's fixed Keka credentials and a Keeper
-# token made up for this run (so it is not a string that could appear by chance).
-CLIENT_ID=sandbox-client-id
+# Secrets whose values must never reach the subgraph's log: the sandbox's fixed Keka credentials (the ones
+# start_subgraph gives the subgraph) and a Keeper token made up for this run (so it is not a string that could appear
+# by chance).
 CLIENT_SECRET=sandbox-client-secret
 API_KEY=sandbox-api-key
 KEEPER_SECRET="soak-keeper-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
@@ -182,37 +103,24 @@ KEEPER_SECRET="soak-keeper-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 # ---------------------------------------------------------------------------------------------
 # The sandbox (Keka + Keeper) and the subgraph
 # ---------------------------------------------------------------------------------------------
-SB_PORT=$(free_port)
-log "starting the sandbox: $EMPLOYEES employees, Keka limit $BUDGET/min, Keeper node on, 127.0.0.1:$SB_PORT"
-SANDBOX_KEEPER_TOKEN="$KEEPER_SECRET" RUST_LOG=warn NO_COLOR=1 "$BIN" sandbox --listen "127.0.0.1:$SB_PORT" \
-  --employees "$EMPLOYEES" --seed "$SEED" --today "$TODAY" --rate-limit-per-minute "$BUDGET" >"$RAW/sandbox.log" 2>&1 &
-SB_PID=$!
-PIDS+=("$SB_PID")
-SB="http://127.0.0.1:$SB_PORT"
-wait_http "$SB/__sandbox/stats" 60 || die "sandbox not up within 60 s; see $RAW/sandbox.log"
+SANDBOX_KEEPER_TOKEN="$KEEPER_SECRET" NO_COLOR=1 start_sandbox "$EMPLOYEES" "$BUDGET" ""
+SB=$SB_ORIGIN
+log "sandbox started on ${SB#http://}: $EMPLOYEES employees, Keka limit $BUDGET/min, Keeper node on"
 curl -fsS --max-time 10 "$SB/__sandbox/" >"$RAW/sandbox-info.json"
 KEEPER_BASE_URL="$(jq -er .keeper.baseUrl "$RAW/sandbox-info.json")"
 KEEPER_TOKEN="$(jq -er .keeper.token "$RAW/sandbox-info.json")"
 [[ $KEEPER_TOKEN == "$KEEPER_SECRET" ]] || die "the sandbox's Keeper token is not the one it was given"
-KEKA_BASE_URL="$(jq -er .baseUrl "$RAW/sandbox-info.json")"
-KEKA_TOKEN_URL="$(jq -er .tokenUrl "$RAW/sandbox-info.json")"
 # The info page shows the secrets: keep it out of the results directory.
 jq '.credentials.clientSecret = "…" | .credentials.apiKey = "…" | .keeper.token = "…"' "$RAW/sandbox-info.json" >"$RAW/sandbox-info.tmp"
 mv "$RAW/sandbox-info.tmp" "$RAW/sandbox-info.json"
 
-SG_PORT=$(free_port)
-log "starting the subgraph on 127.0.0.1:$SG_PORT (CACHE_TTL_SECS=$CACHE_TTL, KEKA_REQUEST_TIMEOUT_SECS=$KEKA_TIMEOUT)"
-LISTEN_ADDR="127.0.0.1:$SG_PORT" KEKA_BASE_URL="$KEKA_BASE_URL" KEKA_TOKEN_URL="$KEKA_TOKEN_URL" \
-  KEKA_CLIENT_ID="$CLIENT_ID" KEKA_CLIENT_SECRET="$CLIENT_SECRET" KEKA_API_KEY="$API_KEY" \
-  KEKA_RATE_LIMIT_PER_MINUTE="$BUDGET" KEKA_REQUEST_TIMEOUT_SECS="$KEKA_TIMEOUT" KEKA_MAX_RETRIES="$KEKA_RETRIES" \
-  REQUEST_DEADLINE_SECS="$REQUEST_DEADLINE" \
-  KEKA_MAX_RATE_LIMIT_WAIT_SECS="$KEKA_MAX_WAIT" CACHE_TTL_SECS="$CACHE_TTL" \
-  KEEPER_BASE_URL="$KEEPER_BASE_URL" KEEPER_TOKEN="$KEEPER_TOKEN" \
-  RUST_LOG="$RUST_LOG_SG" NO_COLOR=1 "$BIN" serve >"$RAW/subgraph.log" 2>&1 &
-SG_PID=$!
-PIDS+=("$SG_PID")
-SG="http://127.0.0.1:$SG_PORT"
-wait_http "$SG/healthz" 30 || die "subgraph not up within 30 s; see $RAW/subgraph.log"
+# The subgraph on the sandbox (KEKA_BASE_URL and KEKA_TOKEN_URL are the sandbox's, as its info page says).
+KEKA_REQUEST_TIMEOUT_SECS="$KEKA_TIMEOUT" KEKA_MAX_RETRIES="$KEKA_RETRIES" \
+  KEEPER_BASE_URL="$KEEPER_BASE_URL" KEEPER_TOKEN="$KEEPER_TOKEN" NO_COLOR=1 \
+  SG_MAX_WAIT_SECS="$KEKA_MAX_WAIT" SG_RUST_LOG="$RUST_LOG_SG" \
+  start_subgraph "$SB" "$BUDGET" "" "$REQUEST_DEADLINE"
+SG=$SG_URL
+log "subgraph started on ${SG#http://} (CACHE_TTL_SECS=$CACHE_TTL, KEKA_REQUEST_TIMEOUT_SECS=$KEKA_TIMEOUT)"
 wait_http "$SG/readyz" 30 || die "subgraph not ready within 30 s; see $RAW/subgraph.log"
 unset KEEPER_TOKEN
 
@@ -245,14 +153,14 @@ ALIVE=false
 RSS_END="" HWM_END=""
 if kill -0 "$SG_PID" 2>/dev/null; then
   ALIVE=true
-  RSS_END="$(awk '$1 == "VmRSS:" {print $2}' "/proc/$SG_PID/status" 2>/dev/null || true)"
-  HWM_END="$(awk '$1 == "VmHWM:" {print $2}' "/proc/$SG_PID/status" 2>/dev/null || true)"
+  RSS_END="$(status_kb "$SG_PID" VmRSS 2>/dev/null || true)"
+  HWM_END="$(status_kb "$SG_PID" VmHWM 2>/dev/null || true)"
 fi
 curl -fsS --max-time 10 "$SG/metrics" >"$RAW/metrics-final.txt" 2>/dev/null || true
 stop_pid "$SG_PID"
 STOP="$STOP_STATUS after ${STOP_SECS} s"
 log "subgraph stopped: $STOP"
-curl -fsS --max-time 10 "$SB/__sandbox/stats" >"$RAW/sandbox-stats-final.json" 2>/dev/null || true
+sb_stats "$SB" >"$RAW/sandbox-stats-final.json" 2>/dev/null || true
 curl -fsS --max-time 10 "$SB/__sandbox/keeper/stats" >"$RAW/keeper-stats-final.json" 2>/dev/null || true
 stop_pid "$SB_PID"
 
