@@ -6,7 +6,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 /// How `/hire/jobs` and `/hire/jobs/{jobId}/candidates` shape their list responses.
 ///
@@ -155,6 +157,21 @@ pub struct SandboxConfig {
     pub faults: FaultConfig,
     /// The simulated Keeper SCIM node on the same listener.
     pub keeper: KeeperSandboxConfig,
+    /// Average number of random HR changes (hires, exits, moves, renames) the running sandbox
+    /// applies per hour, at exponentially distributed intervals; 0 (the default) applies none.
+    pub changes_per_hour: f64,
+    /// Where to POST a Keka-style Event Trigger webhook after each HR change; none by default.
+    pub webhook_url: Option<Url>,
+    /// Name of the custom header carrying [`Self::webhook_secret`] (an admin-configured header
+    /// in Keka's webhook action).
+    pub webhook_header: String,
+    /// Value of the custom header; without it no header is sent.
+    pub webhook_secret: Option<SecretString>,
+}
+
+impl SandboxConfig {
+    /// The default name of the webhook's custom header.
+    pub const DEFAULT_WEBHOOK_HEADER: &'static str = "X-Webhook-Secret";
 }
 
 impl Default for SandboxConfig {
@@ -173,6 +190,10 @@ impl Default for SandboxConfig {
             credentials: SandboxCredentials::default(),
             faults: FaultConfig::default(),
             keeper: KeeperSandboxConfig::default(),
+            changes_per_hour: 0.0,
+            webhook_url: None,
+            webhook_header: Self::DEFAULT_WEBHOOK_HEADER.to_owned(),
+            webhook_secret: None,
         }
     }
 }
@@ -259,6 +280,54 @@ pub struct SandboxArgs {
     /// Authorised Keeper SCIM requests allowed per minute; 0 (the default, as Keeper publishes none) disables the limit.
     #[arg(long, env = "SANDBOX_KEEPER_RATE_LIMIT_PER_MINUTE", default_value_t = 0)]
     pub keeper_rate_limit_per_minute: u32,
+
+    /// HR changes over time and their webhooks (boxed: keeps the CLI's command enum small).
+    #[command(flatten)]
+    pub hr: Box<HrArgs>,
+}
+
+/// The `sandbox` flags for HR changes over time and the Event Trigger webhooks announcing them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HrArgs {
+    /// Average number of random HR changes (hires, exits, manager moves, renames) per hour; 0 disables them.
+    #[arg(long, env = "SANDBOX_CHANGES_PER_HOUR", default_value_t = 0.0, value_parser = parse_per_hour)]
+    pub changes_per_hour: f64,
+
+    /// URL to POST a Keka-style Event Trigger webhook to after each HR change (http or https).
+    #[arg(long, env = "SANDBOX_WEBHOOK_URL", value_parser = parse_webhook_url)]
+    pub webhook_url: Option<Url>,
+
+    /// Name of the custom header that carries the webhook secret.
+    #[arg(long, env = "SANDBOX_WEBHOOK_HEADER", default_value = SandboxConfig::DEFAULT_WEBHOOK_HEADER, value_parser = parse_header_name)]
+    pub webhook_header: String,
+
+    /// Value of the webhook's custom header (a shared secret); no header is sent without it.
+    #[arg(long, env = "SANDBOX_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+}
+
+/// Accepts a finite, non-negative number.
+fn parse_per_hour(raw: &str) -> Result<f64, String> {
+    let value: f64 = raw.trim().parse().map_err(|e| format!("not a number: {e}"))?;
+    if value.is_finite() && value >= 0.0 { Ok(value) } else { Err(format!("{value} is not a non-negative number")) }
+}
+
+/// Accepts an absolute `http` or `https` URL.
+fn parse_webhook_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if matches!(url.scheme(), "http" | "https") {
+        Ok(url)
+    } else {
+        Err(format!("{} is not an http(s) URL", super::hr::redacted(&url)))
+    }
+}
+
+/// Accepts a valid HTTP header name.
+fn parse_header_name(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    http::HeaderName::from_bytes(raw.as_bytes())
+        .map(|_| raw.to_owned())
+        .map_err(|_| format!("{raw:?} is not a header name"))
 }
 
 /// Accepts a non-empty string of ASCII digits.
@@ -308,6 +377,64 @@ impl SandboxArgs {
                 rate_limit_per_window: self.keeper_rate_limit_per_minute,
                 ..defaults.keeper
             },
+            changes_per_hour: self.hr.changes_per_hour,
+            webhook_url: self.hr.webhook_url,
+            webhook_header: self.hr.webhook_header,
+            webhook_secret: self.hr.webhook_secret.filter(|s| !s.is_empty()).map(SecretString::from),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<SandboxConfig, clap::Error> {
+        Cli::try_parse_from(std::iter::once("sandbox").chain(args.iter().copied())).map(|c| c.sandbox.into_config())
+    }
+
+    #[test]
+    fn hr_change_and_webhook_flags() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.changes_per_hour, 0.0);
+        assert!(config.webhook_url.is_none() && config.webhook_secret.is_none());
+        assert_eq!(config.webhook_header, "X-Webhook-Secret");
+        assert_eq!(SandboxConfig::default().changes_per_hour, 0.0);
+
+        let config = parse(&[
+            "--changes-per-hour",
+            "12.5",
+            "--webhook-url",
+            "http://127.0.0.1:8080/keka/events",
+            "--webhook-header",
+            "X-Keka-Token",
+            "--webhook-secret",
+            "s3cret",
+        ])
+        .unwrap();
+        assert_eq!(config.changes_per_hour, 12.5);
+        assert_eq!(config.webhook_url.unwrap().as_str(), "http://127.0.0.1:8080/keka/events");
+        assert_eq!(config.webhook_header, "X-Keka-Token");
+        assert_eq!(config.webhook_secret.unwrap().expose_secret(), "s3cret");
+        assert!(!format!("{:?}", parse(&["--webhook-secret", "s3cret"]).unwrap()).contains("s3cret"));
+
+        for bad in [
+            &["--changes-per-hour", "-1"][..],
+            &["--changes-per-hour", "inf"],
+            &["--webhook-url", "ftp://example.com/x"],
+            &["--webhook-url", "not a url"],
+            &["--webhook-header", "bad header"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -11,6 +11,9 @@
 //! - `auth`, `budget`, `faults`, `stats`: token endpoint and bearer check, fixed-window rate
 //!   limit, failure injection, request counters.
 //! - `routes`: the axum router.
+//! - `hr`: the tenant behind copy-on-write, HR changes (hires, exits, moves, renames) from the
+//!   admin route or a background task at `changes_per_hour`, and Keka-style Event Trigger
+//!   webhooks announcing them.
 //! - [`keeper`]: a simulated Keeper SCIM 2.0 node on the same listener
 //!   (`/api/rest/scim/v2/{node_id}`), whose accounts are derived from the tenant's employees.
 
@@ -18,6 +21,7 @@ mod auth;
 mod budget;
 mod config;
 mod faults;
+mod hr;
 mod ids;
 pub mod keeper;
 mod query;
@@ -39,10 +43,13 @@ use anyhow::Context as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{FaultConfig, HireListShape, KeeperSandboxConfig, SandboxArgs, SandboxConfig, SandboxCredentials};
+pub use config::{
+    FaultConfig, HireListShape, HrArgs, KeeperSandboxConfig, SandboxArgs, SandboxConfig, SandboxCredentials,
+};
+pub use hr::{HrChange, HrChangeRequest};
 pub use keeper::{KeeperAccount, KeeperAccountCategory, KeeperDirectory, KeeperStats, KeeperTeam};
 pub use stats::{RouteStat, SandboxStats};
-pub use tenant::Tenant;
+pub use tenant::{ChangeKind as HrChangeKind, Tenant};
 
 use state::AppState;
 use tenant::TenantParams;
@@ -57,6 +64,8 @@ pub struct RunningSandbox {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// HR changes over time and the webhook sender.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningSandbox {
@@ -71,9 +80,15 @@ impl RunningSandbox {
         // Generation is CPU work (tens of milliseconds for 10,000 employees in release builds);
         // keep it off the async worker threads.
         keeper::validate(&config.keeper)?;
+        hr::validate(&config)?;
+        // Generation stamps records up to the end of office hours of "today", which may still
+        // lie ahead: cap them an hour before the start, so that a client's first delta query
+        // (`lastModified=<its UTC now minus a margin>`) sees HR changes only.
+        let quiet_since = chrono::Utc::now().naive_utc() - chrono::TimeDelta::hours(1);
         let (tenant, directory) = tokio::task::spawn_blocking(move || {
-            let tenant = Tenant::generate(params);
+            let mut tenant = Tenant::generate(params);
             let directory = KeeperDirectory::generate(&tenant);
+            tenant.cap_last_modified(quiet_since);
             (tenant, directory)
         })
         .await
@@ -83,6 +98,7 @@ impl RunningSandbox {
             .with_context(|| format!("binding the Keka sandbox to {}", config.listen))?;
         let addr = listener.local_addr().context("reading the sandbox's bound address")?;
         let state = Arc::new(AppState::new(config, Arc::new(tenant), Arc::new(directory), addr));
+        let background = hr::spawn(&state)?;
         let app = routes::router(state.clone());
 
         let (shutdown, signal) = oneshot::channel::<()>();
@@ -99,12 +115,14 @@ impl RunningSandbox {
         });
         tracing::info!(
             %addr,
-            employees = state.tenant.employees.len(),
+            employees = state.tenant().employees.len(),
             keeper_accounts = state.keeper.directory.accounts.len(),
             seed = state.config.seed,
+            changes_per_hour = state.config.changes_per_hour,
+            webhook = state.config.webhook_url.as_ref().map(hr::redacted),
             "Keka sandbox listening (with a Keeper SCIM node)"
         );
-        Ok(RunningSandbox { state, addr, shutdown: Some(shutdown), task: Some(task) })
+        Ok(RunningSandbox { state, addr, shutdown: Some(shutdown), task: Some(task), background })
     }
 
     /// The bound address.
@@ -147,14 +165,24 @@ impl RunningSandbox {
         self.state.tokens.revoke_all();
     }
 
-    /// Read-only access to the generated data.
-    pub fn tenant(&self) -> &Tenant {
-        &self.state.tenant
+    /// The tenant as it is now: a snapshot that later HR changes do not alter (call again to
+    /// see them).
+    pub fn tenant(&self) -> Arc<Tenant> {
+        self.state.tenant()
     }
 
-    /// Shared handle to the generated data (outlives the server if kept).
+    /// Shared handle to the tenant as it is now (outlives the server if kept); the same
+    /// snapshot as [`Self::tenant`].
     pub fn tenant_arc(&self) -> Arc<Tenant> {
-        Arc::clone(&self.state.tenant)
+        self.state.tenant()
+    }
+
+    /// Applies HR changes now, as `POST /__sandbox/hr/changes` does (same change stream, same
+    /// counters, same webhooks). The error is the message the route would answer with a 400.
+    pub async fn apply_hr_changes(&self, request: HrChangeRequest) -> Result<Vec<HrChange>, String> {
+        let plan = request.plan()?;
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || hr::apply(&state, &plan)).await.map_err(|e| e.to_string())
     }
 
     /// e.g. `http://127.0.0.1:PORT/api/rest/scim/v2/512540212789503`: the Keeper SCIM base URL
@@ -206,6 +234,9 @@ impl RunningSandbox {
     /// Graceful stop: stops accepting connections, lets in-flight requests finish (up to a
     /// few seconds), then returns.
     pub async fn shutdown(mut self) {
+        for task in self.background.drain(..) {
+            task.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -221,7 +252,10 @@ impl RunningSandbox {
 impl Drop for RunningSandbox {
     fn drop(&mut self) {
         // Signal open connections to finish and stop the accept loop right away; the server
-        // task must not outlive its handle.
+        // task (and the HR tasks) must not outlive its handle.
+        for task in self.background.drain(..) {
+            task.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -7,6 +7,7 @@ use super::auth::TokenStore;
 use super::budget::RateBudget;
 use super::config::SandboxConfig;
 use super::faults::FaultInjector;
+use super::hr::{Hr, TenantCell};
 use super::keeper::{KeeperDirectory, KeeperState};
 use super::stats::Stats;
 use super::tenant::Tenant;
@@ -14,7 +15,10 @@ use super::tenant::Tenant;
 /// Everything handlers and middleware need; shared behind an `Arc`.
 #[derive(Debug)]
 pub(crate) struct AppState {
-    pub(crate) tenant: Arc<Tenant>,
+    /// The tenant, replaced as a whole by HR changes: read it through [`AppState::tenant`].
+    pub(crate) tenant: TenantCell,
+    /// HR changes: the change stream and the webhook queue.
+    pub(crate) hr: Hr,
     pub(crate) config: SandboxConfig,
     /// `http://host:port` that clients should use (loopback when bound to a wildcard address).
     pub(crate) origin: String,
@@ -40,9 +44,16 @@ impl AppState {
             budget: RateBudget::new(config.rate_limit_per_minute, config.rate_limit_window),
             faults: FaultInjector::new(config.faults.clone(), config.seed),
             stats: Stats::default(),
-            tenant,
+            tenant: TenantCell::new(tenant),
+            hr: Hr::new(&config),
             config,
         }
+    }
+
+    /// The tenant as it is now. A request takes this once and reads the same snapshot to the
+    /// end, even if an HR change lands meanwhile.
+    pub(crate) fn tenant(&self) -> Arc<Tenant> {
+        self.tenant.load()
     }
 }
 

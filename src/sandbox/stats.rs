@@ -25,6 +25,15 @@ pub struct SandboxStats {
     pub token_requests: u64,
     /// Counts per (method, route template, status), sorted by route, method, status.
     pub by_route: Vec<RouteStat>,
+    /// HR changes applied to the tenant (admin route and the background task).
+    #[serde(default)]
+    pub hr_changes: u64,
+    /// Event Trigger webhooks delivered with a 2xx answer.
+    #[serde(default)]
+    pub webhooks_sent: u64,
+    /// Event Trigger webhooks that failed (no answer in time, connection error, non-2xx, queue full).
+    #[serde(default)]
+    pub webhooks_failed: u64,
 }
 
 /// One counter of [`SandboxStats::by_route`].
@@ -64,6 +73,9 @@ struct Counters {
     token_requests: u64,
     /// (route, method, status) → count; the key order gives a stable snapshot order.
     by_route: BTreeMap<(String, String, u16), u64>,
+    hr_changes: u64,
+    webhooks_sent: u64,
+    webhooks_failed: u64,
 }
 
 /// The live counters. A plain mutex: the critical sections are tiny and never span an await.
@@ -86,6 +98,21 @@ impl Stats {
         *c.by_route.entry((route.to_owned(), method.to_owned(), status)).or_insert(0) += 1;
     }
 
+    /// Counts applied HR changes.
+    pub(crate) fn record_hr_changes(&self, count: u64) {
+        self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner).hr_changes += count;
+    }
+
+    /// Counts one webhook delivery attempt.
+    pub(crate) fn record_webhook(&self, delivered: bool) {
+        let mut c = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if delivered {
+            c.webhooks_sent += 1;
+        } else {
+            c.webhooks_failed += 1;
+        }
+    }
+
     /// A copy of the counters.
     pub(crate) fn snapshot(&self) -> SandboxStats {
         let c = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -103,6 +130,9 @@ impl Stats {
                     count: *count,
                 })
                 .collect(),
+            hr_changes: c.hr_changes,
+            webhooks_sent: c.webhooks_sent,
+            webhooks_failed: c.webhooks_failed,
         }
     }
 
@@ -132,7 +162,22 @@ mod tests {
         assert_eq!(s.count("/api/v1/hris/employees"), 3);
         assert_eq!(s.count_status("/api/v1/hris/employees", 200), 2);
         assert_eq!(s.api_requests(), 4);
+        assert_eq!((s.hr_changes, s.webhooks_sent, s.webhooks_failed), (0, 0, 0));
+        stats.record_hr_changes(3);
+        stats.record_webhook(true);
+        stats.record_webhook(false);
+        stats.record_webhook(false);
+        let s = stats.snapshot();
+        assert_eq!((s.hr_changes, s.webhooks_sent, s.webhooks_failed), (3, 1, 2));
         stats.reset();
         assert_eq!(stats.snapshot().total, 0);
+        assert_eq!(stats.snapshot().hr_changes, 0);
+    }
+
+    #[test]
+    fn snapshots_without_the_newer_counters_still_parse() {
+        let old = r#"{"total":1,"rate_limited":0,"token_requests":1,"by_route":[]}"#;
+        let s: SandboxStats = serde_json::from_str(old).unwrap();
+        assert_eq!((s.total, s.hr_changes, s.webhooks_sent, s.webhooks_failed), (1, 0, 0, 0));
     }
 }

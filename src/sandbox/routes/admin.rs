@@ -1,9 +1,11 @@
 //! Admin endpoints under `/__sandbox`: never authenticated, rate limited, faulted or counted.
 //! They let a developer or a test inspect counters, inject faults and revoke tokens over HTTP,
-//! for the Keka API and (under `/__sandbox/keeper/`) for the Keeper SCIM node.
+//! for the Keka API and (under `/__sandbox/keeper/`) for the Keeper SCIM node, and play the
+//! HR team (`POST /__sandbox/hr/changes`).
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::sandbox::config::FaultConfig;
+use crate::sandbox::hr::{self, HrChangeRequest};
 use crate::sandbox::keeper;
 use crate::sandbox::respond;
 use crate::sandbox::state::AppState;
@@ -24,6 +27,7 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         .route("/__sandbox/stats/reset", post(reset_stats))
         .route("/__sandbox/faults", get(faults).put(set_faults))
         .route("/__sandbox/revoke-tokens", post(revoke_tokens))
+        .route("/__sandbox/hr/changes", post(hr_changes))
         .route("/__sandbox/keeper/stats", get(keeper_stats))
         .route("/__sandbox/keeper/stats/reset", post(reset_keeper_stats))
         .route("/__sandbox/keeper/faults", get(keeper_faults).put(set_keeper_faults))
@@ -33,6 +37,7 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 /// How to point a client at this sandbox.
 async fn info(State(app): State<Arc<AppState>>) -> Response {
     let c = &app.config;
+    let tenant = app.tenant();
     respond::json(
         StatusCode::OK,
         &json!({
@@ -47,10 +52,19 @@ async fn info(State(app): State<Arc<AppState>>) -> Response {
                 "apiKey": c.credentials.api_key,
             },
             "tenant": {
-                "company": app.tenant.company.name,
-                "employees": app.tenant.employees.len(),
+                "company": tenant.company.name,
+                "subDomain": tenant.company.subdomain,
+                "employees": tenant.employees.len(),
                 "seed": c.seed,
-                "today": app.tenant.today.to_string(),
+                "today": tenant.today.to_string(),
+            },
+            "hr": {
+                "changesPerHour": c.changes_per_hour,
+                "webhook": c.webhook_url.as_ref().map(|url| json!({
+                    "url": hr::redacted(url),
+                    "header": c.webhook_header,
+                    "secretConfigured": c.webhook_secret.is_some(),
+                })),
             },
             "rateLimit": {
                 "requestsPerWindow": c.rate_limit_per_minute,
@@ -65,6 +79,7 @@ async fn info(State(app): State<Arc<AppState>>) -> Response {
                 "resetStats": "POST /__sandbox/stats/reset",
                 "faults": "GET|PUT /__sandbox/faults",
                 "revokeTokens": "POST /__sandbox/revoke-tokens",
+                "hrChanges": "POST /__sandbox/hr/changes {\"hires\":1,\"exits\":1,\"moves\":1,\"renames\":1} or {\"count\":N}",
                 "keeperStats": "/__sandbox/keeper/stats",
                 "resetKeeperStats": "POST /__sandbox/keeper/stats/reset",
                 "keeperFaults": "GET|PUT /__sandbox/keeper/faults",
@@ -96,6 +111,23 @@ async fn stats(State(app): State<Arc<AppState>>) -> Response {
 async fn reset_stats(State(app): State<Arc<AppState>>) -> StatusCode {
     app.stats.reset();
     StatusCode::NO_CONTENT
+}
+
+/// Applies HR changes now: `{"hires":2,"exits":1,"moves":3,"renames":2}` (any subset) or
+/// `{"count":N}` for a random mix. Answers the applied changes; a bad body gets a 400.
+async fn hr_changes(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
+    let plan = match HrChangeRequest::parse(&body).and_then(|request| request.plan()) {
+        Ok(plan) => plan,
+        Err(message) => return respond::json(StatusCode::BAD_REQUEST, &json!({ "error": message })),
+    };
+    let worker = Arc::clone(&app);
+    match tokio::task::spawn_blocking(move || hr::apply(&worker, &plan)).await {
+        Ok(changes) => respond::json(StatusCode::OK, &changes),
+        Err(err) => {
+            tracing::error!(error = %err, "sandbox HR change panicked");
+            respond::json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": "applying the changes failed" }))
+        }
+    }
 }
 
 async fn faults(State(app): State<Arc<AppState>>) -> Response {

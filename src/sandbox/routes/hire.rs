@@ -15,7 +15,8 @@ use crate::sandbox::wire;
 /// `GET /hire/jobs` (`JobStatus`, `lastModified`, paging); array or envelope per config.
 pub(super) async fn list_jobs(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let statuses = req.query.ints("JobStatus")?;
     let since = req.query.date_time("lastModified")?;
     let jobs: Vec<_> = t
@@ -36,7 +37,8 @@ pub(super) async fn list_candidates(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let job = job_id.parse::<Guid>().ok().and_then(|id| t.job_index(id)).ok_or_else(|| ApiError::not_found("Job"))?;
     let archived = req.query.bool("isArchived")?.unwrap_or(false);
     let since = req.query.date_time("lastModified")?;
@@ -52,7 +54,8 @@ pub(super) async fn list_candidates(
 /// paging) in its own `{items, page, ...}` shape, ordered by expected joining date.
 pub(super) async fn list_preboarding(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let ids = req.query.guids("candidateIds");
     let stages = req.query.ints("stage")?;
     let statuses = req.query.ints("status")?;

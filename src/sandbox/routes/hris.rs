@@ -83,7 +83,8 @@ impl EmployeeFilter {
 /// `GET /hris/employees`
 pub(super) async fn list_employees(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let filter = EmployeeFilter::parse(&req.query, t.today)?;
     let matches: Vec<&Employee> = t.employees.iter().filter(|e| filter.matches(e)).collect();
     Ok(req.envelope(&app, &matches, |e| wire::employee(t, e)))
@@ -94,7 +95,8 @@ pub(super) async fn get_employee(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let employee =
         id.parse::<Guid>().ok().and_then(|id| t.employee(id)).ok_or_else(|| ApiError::not_found("Employee"))?;
     Ok(respond::single(wire::employee(t, employee)))
@@ -132,7 +134,8 @@ pub(super) async fn search_employees(State(app): State<Arc<AppState>>, body: Byt
     if email.is_none() && phone.is_none() {
         return Err(ApiError::bad_request("Either workEmail or workPhone is required."));
     }
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let found: Vec<_> = t
         .employees
         .iter()
@@ -148,7 +151,8 @@ pub(super) async fn search_employees(State(app): State<Arc<AppState>>, body: Byt
 /// `GET /hris/groups`
 pub(super) async fn list_groups(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let type_ids = req.query.guids("groupTypeIds");
     let system_types = req.query.ints("systemGroupTypes")?;
     let since = req.query.date_time("lastModified")?;
@@ -167,13 +171,15 @@ pub(super) async fn list_groups(State(app): State<Arc<AppState>>, uri: Uri) -> R
 /// `GET /hris/grouptypes`
 pub(super) async fn list_group_types(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    Ok(req.envelope(&app, &app.tenant.group_types, wire::group_type))
+    let tenant = app.tenant();
+    Ok(req.envelope(&app, &tenant.group_types, wire::group_type))
 }
 
 /// `GET /hris/departments`
 pub(super) async fn list_departments(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let ids = req.query.guids("departmentIds");
     let since = req.query.date_time("lastModified")?;
     let departments: Vec<_> = t
@@ -188,8 +194,8 @@ pub(super) async fn list_departments(State(app): State<Arc<AppState>>, uri: Uri)
 pub(super) async fn list_locations(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
     let since = req.query.date_time("lastModified")?;
-    let locations: Vec<_> =
-        app.tenant.locations.iter().filter(|l| since.is_none_or(|s| l.last_modified >= s)).collect();
+    let tenant = app.tenant();
+    let locations: Vec<_> = tenant.locations.iter().filter(|l| since.is_none_or(|s| l.last_modified >= s)).collect();
     Ok(req.envelope(&app, &locations, |l| wire::location(l)))
 }
 
@@ -197,7 +203,8 @@ pub(super) async fn list_locations(State(app): State<Arc<AppState>>, uri: Uri) -
 pub(super) async fn list_job_titles(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
     let since = req.query.date_time("lastModified")?;
-    let titles: Vec<_> = app.tenant.job_titles.iter().filter(|j| since.is_none_or(|s| j.last_modified >= s)).collect();
+    let tenant = app.tenant();
+    let titles: Vec<_> = tenant.job_titles.iter().filter(|j| since.is_none_or(|s| j.last_modified >= s)).collect();
     Ok(req.envelope(&app, &titles, |j| wire::job_title(j)))
 }
 

@@ -47,15 +47,17 @@ fn window(q: &QueryParams, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), A
 pub(super) async fn list_leave_types(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
     let ids = req.query.guids("leaveTypeIds");
+    let tenant = app.tenant();
     let types: Vec<_> =
-        app.tenant.leave_types.iter().filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id))).collect();
+        tenant.leave_types.iter().filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id))).collect();
     Ok(req.envelope(&app, &types, |t| wire::leave_type(t)))
 }
 
 /// `GET /time/leaverequests`: requests overlapping the window, by start date then employee.
 pub(super) async fn list_leave_requests(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let (from, to) = window(&req.query, t.today)?;
     let ids = req.query.guids("employeeIds");
     let requests: Vec<_> = t
@@ -69,7 +71,8 @@ pub(super) async fn list_leave_requests(State(app): State<Arc<AppState>>, uri: U
 /// `GET /time/leavebalance`
 pub(super) async fn list_leave_balances(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let ids = req.query.guids("employeeIds");
     let type_ids = req.query.guids("leaveTypeIds");
     let employees: Vec<usize> =
@@ -83,7 +86,8 @@ pub(super) async fn list_leave_balances(State(app): State<Arc<AppState>>, uri: U
 /// ordered by date then employee number. Rows are computed for the requested page only.
 pub(super) async fn list_attendance(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {
     let req = ListRequest::parse(&uri)?;
-    let t = &*app.tenant;
+    let tenant = app.tenant();
+    let t = &*tenant;
     let (from, to) = window(&req.query, t.today)?;
     let ids = req.query.guids("employeeIds");
     let employees: Vec<usize> =

@@ -278,6 +278,30 @@ pub(super) fn generate<R: Rng + ?Sized>(
     LeaveData { types, requests, balances }
 }
 
+/// Balances of someone who joins today (an HR change after generation): nothing accrued or
+/// consumed yet, except leave granted as a whole (paternity / maternity), for the types that
+/// apply to their gender.
+pub(super) fn joiner_balances(types: &[LeaveType], gender: Gender) -> Vec<LeaveBalance> {
+    types
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.only_for.is_none_or(|g| g == gender))
+        .map(|(t, lt)| {
+            let kind = TYPES.get(t).map(|row| row.kind);
+            let whole = matches!(kind, Some(Kind::Paternity | Kind::Maternity));
+            let lop = kind == Some(Kind::LossOfPay);
+            let accrued = if whole { lt.annual_quota } else { 0.0 };
+            LeaveBalance {
+                leave_type: t,
+                accrued,
+                consumed: 0.0,
+                available: accrued,
+                annual_quota: if lop { 0.0 } else { lt.annual_quota },
+            }
+        })
+        .collect()
+}
+
 /// Balances per employee per applicable type: accrual by the type's rules, consumption from
 /// this year's approved requests plus some usage before the generated window.
 fn balances<R: Rng + ?Sized>(

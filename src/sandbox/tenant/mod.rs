@@ -1,4 +1,5 @@
-//! The simulated Keka tenant: plain data generated once from `(seed, size, today)`.
+//! The simulated Keka tenant: plain data generated from `(seed, size, today)`, then changed
+//! by simulated HR changes.
 //!
 //! These are the sandbox's own domain types (typed dates, enums, indices between tables).
 //! They say nothing about JSON; `super::wire` renders them in Keka's wire format. Keeping
@@ -7,8 +8,11 @@
 //! Generation lives in the submodules: [`org`] (groups, departments, locations, titles,
 //! policies), [`people`] (employees and the manager tree), [`leave`], [`hire`]. Attendance
 //! is not stored at all: [`attendance`] computes a day on demand from `(seed, employee, date)`.
+//! After generation, [`changes`] applies HR changes (hires, exits, moves, renames) to a copy
+//! of the tenant; the running sandbox swaps the copy in (see `crate::sandbox::hr`).
 
 mod attendance;
+mod changes;
 mod hire;
 mod leave;
 mod names;
@@ -24,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub use super::ids::{Guid, NotAGuid};
 pub use attendance::{AttendanceDay, DayType, LeaveDayStatus, Punch};
+pub use changes::{Change, ChangeDetail, ChangeKind};
 
 /// The company the tenant belongs to.
 #[derive(Debug, Clone)]

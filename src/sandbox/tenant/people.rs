@@ -150,15 +150,15 @@ fn build_tree<R: Rng + ?Sized>(rng: &mut R, n: usize, org: &Org) -> (Vec<Node>, 
 }
 
 /// Random name, gender and nationality, e-mail local part not yet deduplicated.
-struct Name {
-    first: String,
-    middle: Option<String>,
-    last: String,
-    gender: Gender,
-    indian: bool,
+pub(super) struct Name {
+    pub(super) first: String,
+    pub(super) middle: Option<String>,
+    pub(super) last: String,
+    pub(super) gender: Gender,
+    pub(super) indian: bool,
 }
 
-fn random_name<R: Rng + ?Sized>(rng: &mut R, international: bool) -> Name {
+pub(super) fn random_name<R: Rng + ?Sized>(rng: &mut R, international: bool) -> Name {
     let gender = match weighted(rng, &[52.0, 46.0, 1.0, 1.0]) {
         0 => Gender::Male,
         1 => Gender::Female,
@@ -181,7 +181,7 @@ fn random_name<R: Rng + ?Sized>(rng: &mut R, international: bool) -> Name {
 }
 
 /// First-name pool by origin and gender.
-fn given_names(indian: bool, female: bool) -> &'static [&'static str] {
+pub(super) fn given_names(indian: bool, female: bool) -> &'static [&'static str] {
     match (indian, female) {
         (true, false) => INDIAN_MALE,
         (true, true) => INDIAN_FEMALE,
@@ -190,7 +190,7 @@ fn given_names(indian: bool, female: bool) -> &'static [&'static str] {
     }
 }
 
-fn mobile<R: Rng + ?Sized>(rng: &mut R, country: &str) -> String {
+pub(super) fn mobile<R: Rng + ?Sized>(rng: &mut R, country: &str) -> String {
     match country {
         "GB" => format!("+44 7{} {}", digits(rng, 3), digits(rng, 6)),
         "SG" => format!("+65 {}{} {}", pick(rng, &["8", "9"]), digits(rng, 3), digits(rng, 4)),
@@ -206,7 +206,13 @@ fn landline<R: Rng + ?Sized>(rng: &mut R, country: &str) -> String {
     }
 }
 
-fn street_address<R: Rng + ?Sized>(rng: &mut R, city: &str, state: &str, zip: String, country: &str) -> Address {
+pub(super) fn street_address<R: Rng + ?Sized>(
+    rng: &mut R,
+    city: &str,
+    state: &str,
+    zip: String,
+    country: &str,
+) -> Address {
     Address {
         line1: format!("{}, {}", rng.random_range(1..400), pick(rng, STREETS)),
         line2: rng.random_bool(0.5).then(|| format!("Flat {}{:02}", rng.random_range(1..15), rng.random_range(1..20))),
@@ -218,7 +224,7 @@ fn street_address<R: Rng + ?Sized>(rng: &mut R, city: &str, state: &str, zip: St
 }
 
 /// `date` moved `years` years back (Feb 29 falls back to Feb 28).
-fn years_before(date: NaiveDate, years: i32) -> NaiveDate {
+pub(super) fn years_before(date: NaiveDate, years: i32) -> NaiveDate {
     date.with_year(date.year() - years)
         .or_else(|| date.pred_opt().and_then(|d| d.with_year(d.year() - years)))
         .expect("valid date")
@@ -459,15 +465,7 @@ pub(super) fn generate<R: Rng + ?Sized>(rng: &mut R, params: &TenantParams, org:
 
         let ug_start = years_before(date_of_birth, -18).with_month(7).unwrap_or(date_of_birth);
         let (degree, branch) = *pick(rng, DEGREES);
-        let mut education = vec![Education {
-            id: Guid::random(rng),
-            degree: degree.to_owned(),
-            branch: branch.to_owned(),
-            university: (*pick(rng, UNIVERSITIES)).to_owned(),
-            cgpa: f64::from(rng.random_range(60..98u32)) / 10.0,
-            year_of_joining: ug_start,
-            year_of_completion: years_before(ug_start, -4),
-        }];
+        let mut education = vec![undergraduate(rng, (degree, branch), ug_start)];
         if rng.random_bool(0.3) {
             let (degree, branch) = *pick(rng, POSTGRAD);
             let start = years_before(ug_start, -rng.random_range(4..7));
@@ -682,5 +680,22 @@ impl Org {
     /// Domain of work e-mail addresses.
     fn company_domain(&self) -> &str {
         &self.company.domain
+    }
+}
+
+/// A four-year degree started on `ug_start` (for generated people and for hires alike).
+pub(super) fn undergraduate<R: Rng + ?Sized>(
+    rng: &mut R,
+    (degree, branch): (&str, &str),
+    ug_start: NaiveDate,
+) -> Education {
+    Education {
+        id: Guid::random(rng),
+        degree: degree.to_owned(),
+        branch: branch.to_owned(),
+        university: (*pick(rng, UNIVERSITIES)).to_owned(),
+        cgpa: f64::from(rng.random_range(60..98u32)) / 10.0,
+        year_of_joining: ug_start,
+        year_of_completion: years_before(ug_start, -4),
     }
 }

@@ -1,7 +1,9 @@
 //! Tests of the sandbox as a whole: generated data invariants (`tenant`), the HTTP
-//! surface through real loopback requests (`http`), and the Keeper SCIM node (`keeper`).
+//! surface through real loopback requests (`http`), the Keeper SCIM node (`keeper`), and HR
+//! changes over time with their webhooks (`changes`).
 //! Every server a test starts is shut down by that test; nothing sleeps.
 
+mod changes;
 mod http;
 mod keeper;
 mod tenant;
@@ -13,6 +15,19 @@ use serde_json::Value;
 use super::{RunningSandbox, SandboxConfig};
 
 /// A fixed "today" (a Monday) so the data does not change with the calendar.
+/// How many managers stand between employee `i` and the root, asserting the chain has no cycle.
+pub(super) fn steps_to_root(t: &super::tenant::Tenant, i: usize) -> usize {
+    let mut steps = 0;
+    let mut cur = i;
+    while let Some(m) = t.employees[cur].reports_to {
+        assert_ne!(m, cur);
+        cur = m;
+        steps += 1;
+        assert!(steps <= t.employees.len(), "cycle above employee {i}");
+    }
+    steps
+}
+
 pub(super) fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 6, 16).expect("valid date")
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{Datelike, Weekday};
 
-use super::today;
+use super::{steps_to_root, today};
 use crate::sandbox::tenant::{
     DayType, EmploymentStatus, ExitStatus, LeaveStatus, SystemGroupType, Tenant, TenantParams,
 };
@@ -45,17 +45,7 @@ fn manager_tree_is_single_rooted_acyclic_and_consistent() {
 
     let mut reports = vec![0usize; n];
     for (i, e) in t.employees.iter().enumerate() {
-        // Walk up to the root; more than n steps would mean a cycle.
-        let mut steps = 0;
-        let mut cur = i;
-        while let Some(m) = t.employees[cur].reports_to {
-            assert_ne!(m, cur);
-            cur = m;
-            steps += 1;
-            assert!(steps <= n, "cycle above employee {i}");
-        }
-        assert!(t.employees[cur].reports_to.is_none());
-        assert_eq!(steps, e.depth as usize, "depth of {}", e.employee_number);
+        assert_eq!(steps_to_root(&t, i), e.depth as usize, "depth of {}", e.employee_number);
         if let Some(m) = e.reports_to {
             reports[m] += 1;
             assert_eq!(t.employees[m].employment_status, EmploymentStatus::Working, "nobody reports to a leaver");
