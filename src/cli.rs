@@ -77,6 +77,9 @@ pub struct ServeArgs {
     /// Seed of the embedded sandbox's data.
     #[arg(long, env = "SANDBOX_SEED", default_value_t = 42)]
     pub sandbox_seed: u64,
+    /// Embedded sandbox only: org changes (hires, exits, moves, renames) its simulated HR team makes per hour.
+    #[arg(long, env = "SANDBOX_CHANGES_PER_HOUR", default_value_t = 0.0)]
+    pub sandbox_changes_per_hour: f64,
     /// Serve the embedded sandbox's simulated data: unset means "when there are no Keka credentials and the listen
     /// address is loopback"; `true` allows it on any address (a demo on purpose); `false` never.
     #[arg(long, env = "KEKA_SANDBOX", action = clap::ArgAction::Set)]
@@ -421,6 +424,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let config = SandboxConfig {
             employees: args.sandbox_employees,
             seed: args.sandbox_seed,
+            changes_per_hour: args.sandbox_changes_per_hour,
             today: chrono::Utc::now().date_naive(),
             rate_limit_per_minute: args.keka.keka_rate_limit_per_minute,
             ..SandboxConfig::default()
