@@ -164,10 +164,9 @@ impl KillableReplica {
         Self { runtime: Some(runtime), address }
     }
 
-    pub(crate) fn kill(mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+    /// Shuts its runtime down at once (see `Drop`).
+    pub(crate) fn kill(self) {
+        drop(self);
     }
 }
 
