@@ -516,3 +516,73 @@ async fn the_fast_path_answers_exactly_as_async_graphql_does() {
     assert_eq!(node_keys, ["id", "manager", "dottedLineManager", "groups", "department", "directReports"]);
     app.stop().await;
 }
+
+/// A walk of `employees` while HR hires people who land anywhere in Keka's order: everyone who was there throughout
+/// is returned exactly once (a cursor resumes after its person, not after its position). The cache TTL is zero, so
+/// every page is read from Keka as it is now.
+#[tokio::test]
+async fn a_walk_across_hires_landing_before_its_cursor_sees_everyone_once() {
+    let app = spawn_app_with(60, |settings| {
+        settings.cache.ttl = std::time::Duration::ZERO;
+        settings.snapshot_grace = std::time::Duration::ZERO;
+    })
+    .await;
+    let everyone_at_first: Vec<String> = {
+        let answer = app.query("{ employees(first: 100) { nodes { id } } }").await;
+        answer["data"]["employees"]["nodes"].as_array().unwrap().iter().map(|node| node["id"].to_string()).collect()
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    let mut hired_before_the_cursor = 0;
+    for step in 0..20 {
+        let after_argument = after.as_ref().map(|cursor| format!(", after: {cursor}")).unwrap_or_default();
+        let page = app
+            .query(&format!(
+                "{{ employees(first: 10{after_argument}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}"
+            ))
+            .await;
+        let connection = &page["data"]["employees"];
+        assert!(page["errors"].is_null(), "{page}");
+        seen.extend(connection["nodes"].as_array().unwrap().iter().map(|node| node["id"].to_string()));
+        if connection["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = Some(connection["pageInfo"]["endCursor"].to_string());
+        if step < 3 {
+            // Three hires after each of the first pages, wherever Keka's order puts them.
+            let hired: serde_json::Value = app
+                .http
+                .post(format!("http://{}/__sandbox/hr/changes", app.sandbox_address))
+                .json(&json!({ "hires": 3 }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let listed = app.query("{ employees(first: 100) { nodes { id } } }").await;
+            let order: Vec<String> = listed["data"]["employees"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|node| node["id"].to_string())
+                .collect();
+            let cursor_at = order.iter().position(|id| Some(id) == seen.last()).unwrap();
+            for hire in hired.as_array().unwrap() {
+                let id = hire["employeeId"].to_string();
+                if order.iter().position(|listed| *listed == id).unwrap() < cursor_at {
+                    hired_before_the_cursor += 1;
+                }
+            }
+        }
+    }
+    assert!(hired_before_the_cursor > 0, "the seed must land some hires before the cursor, or this proves nothing");
+    for id in &everyone_at_first {
+        assert_eq!(seen.iter().filter(|seen| *seen == id).count(), 1, "{id} seen once");
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "nobody twice");
+    app.stop().await;
+}

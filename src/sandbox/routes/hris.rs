@@ -86,7 +86,8 @@ pub(super) async fn list_employees(State(app): State<Arc<AppState>>, uri: Uri) -
     let tenant = app.tenant();
     let t = &*tenant;
     let filter = EmployeeFilter::parse(&req.query, t.today)?;
-    let matches: Vec<&Employee> = t.employees.iter().filter(|e| filter.matches(e)).collect();
+    let matches: Vec<&Employee> =
+        t.listing.iter().map(|&index| &t.employees[index]).filter(|e| filter.matches(e)).collect();
     Ok(req.envelope(&app, &matches, |e| wire::employee(t, e)))
 }
 

@@ -345,6 +345,8 @@ impl Tenant {
         self.index.employee_by_id.insert(employee.id, index);
         self.index.requests_by_employee.push(Vec::new());
         self.employees.push(employee);
+        let listed_at = rng.random_range(0..=self.listing.len());
+        self.listing.insert(listed_at, index);
         Some(Change {
             kind: ChangeKind::Hire,
             employee: index,

@@ -665,6 +665,9 @@ pub struct Tenant {
     pub lookups: Lookups,
     /// Sorted by employee number.
     pub employees: Vec<Employee>,
+    /// The order `GET /hris/employees` lists employees in (indexes into `employees`). Keka's order is not creation
+    /// order: a hire may land anywhere in it, which is what moves everyone after it to the next position.
+    pub listing: Vec<usize>,
     pub leave_types: Vec<LeaveType>,
     /// Sorted by from date, then employee number.
     pub leave_requests: Vec<LeaveRequest>,
@@ -714,6 +717,7 @@ impl Tenant {
             locations: org.locations,
             job_titles: org.job_titles,
             lookups: org.lookups,
+            listing: (0..people.employees.len()).collect(),
             employees: people.employees,
             leave_types: leave.types,
             leave_requests: leave.requests,
