@@ -1,6 +1,7 @@
 //! Keka's employees joined to Keeper's accounts by email: who matches whom, and what does not add up.
 //!
-//! The rule (`shared/reference/keeper-scim.md` §12): addresses are trimmed and case-folded; an account holds its
+//! The rule (Keeper's SCIM users carry their address as `userName` and in `emails[]`, in any case and with stray
+//! spaces): addresses are trimmed and case-folded; an account holds its
 //! `userName` and every `emails[]` address. An employee and an account match when the employee's work email is held
 //! by exactly that one account, no other employee has that address, and the account holds no other employee's
 //! address. Anything else with more than one candidate is reported as ambiguous, never guessed.
@@ -161,7 +162,7 @@ impl JoinCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keeper::{ScimEmail, ScimGroup, ScimUser};
+    use crate::keeper::{ScimGroup, ScimUser};
 
     fn employee(id: &str, email: Option<&str>) -> Arc<Employee> {
         let json = serde_json::json!({ "id": id, "email": email, "displayName": id, "employmentStatus": 0 });
@@ -232,6 +233,5 @@ mod tests {
         assert!(
             join.is_ambiguous_employee("e2") && join.is_ambiguous_account("b2") && !join.is_ambiguous_account("a1")
         );
-        let _ = ScimEmail::default;
     }
 }

@@ -1,6 +1,7 @@
 //! DataLoaders: many lookups made while resolving one request become a few Keka calls.
 //!
-//! Keys are newtypes per lookup. Each loader groups its keys into the fewest Keka requests
+//! Each lookup has a loader of its own, keyed by what it looks up (an employee id, a case-folded email, an employee
+//! and a date range). Each loader groups its keys into the fewest Keka requests
 //! (`employeeIds=` batches of the client's chunk size) through the cached client, so warm
 //! lookups cost nothing.
 

@@ -250,36 +250,33 @@ impl Employee {
             .unwrap_or_default()
     }
 
+    // Personal-data fields below: each `requires_scopes` marker must name `PII_SCOPE` literally (async-graphql
+    // takes a string literal there), and the published SDL is rewritten from it.
     /// Personal email address. Personal data.
-    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
     #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn personal_email(&self) -> Option<&str> {
         self.0.personal_email.as_deref()
     }
 
     /// Work phone number. Personal data.
-    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
     #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn work_phone(&self) -> Option<&str> {
         self.0.work_phone.as_deref()
     }
 
     /// Mobile phone number. Personal data.
-    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
     #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn mobile_phone(&self) -> Option<&str> {
         self.0.mobile_phone.as_deref()
     }
 
     /// Date of birth. Personal data.
-    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
     #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn date_of_birth(&self) -> Option<Date> {
         self.0.date_of_birth.map(Date::from)
     }
 
     /// Home address. Personal data.
-    // The SDL marker must name `PII_SCOPE` literally: the published SDL is rewritten from it.
     #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
     async fn current_address(&self) -> Option<Address> {
         self.0.current_address.clone().map(Address::from)
