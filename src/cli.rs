@@ -10,9 +10,9 @@ use url::Url;
 
 use crate::graphql::{AccessDirectives, GraphLimits, Today};
 use crate::keeper::{DataCentre, KeeperConfig};
-use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment};
+use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment, SyncConfig};
 use crate::sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
-use crate::server::{Application, JwtKeys, RouterAuth, ServerSettings};
+use crate::server::{Application, JwtKeys, RouterAuth, ServerSettings, WebhookConfig};
 use crate::store::StoreConfig;
 use crate::telemetry::LogFormat;
 
@@ -61,6 +61,24 @@ pub struct ServeArgs {
     /// How long past its TTL a snapshot or small list is still served when Keka fails to reload it (stale-if-error), in seconds.
     #[arg(long, env = "STALE_IF_ERROR_SECS", default_value_t = 3600)]
     pub stale_if_error_secs: u64,
+    /// Seconds between two delta syncs of the org snapshot (Keka's `lastModified`: one request a round on a quiet
+    /// tenant); 0 switches syncing off, and the snapshot is walked again when CACHE_TTL_SECS runs out.
+    #[arg(long, env = "SYNC_INTERVAL_SECS", default_value_t = 30)]
+    pub sync_interval_secs: u64,
+    /// Seconds between two full walks of every employee while syncing (a safety net; deltas do the work).
+    #[arg(long, env = "FULL_SYNC_INTERVAL_SECS", default_value_t = 24 * 60 * 60)]
+    pub full_sync_interval_secs: u64,
+    /// Seconds each delta reaches back before the snapshot's date: Keka's timestamps carry no offset, so this covers
+    /// clock skew and, for a tenant whose Keka time zone is west of UTC, that offset too.
+    #[arg(long, env = "SYNC_OVERLAP_SECS", default_value_t = 300)]
+    pub sync_overlap_secs: u64,
+    /// The shared secret Keka's Event Trigger webhooks carry; enables `POST /webhooks/keka`. Secret: prefer the
+    /// environment variable.
+    #[arg(long, env = "KEKA_WEBHOOK_SECRET", hide_env_values = true)]
+    pub keka_webhook_secret: Option<SecretString>,
+    /// The header the webhooks carry the secret in (configured with it in Keka's Event Trigger settings).
+    #[arg(long, env = "KEKA_WEBHOOK_HEADER", default_value = "X-Webhook-Secret")]
+    pub keka_webhook_header: String,
     /// Largest `first`/`last` on a connection.
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: usize,
@@ -471,11 +489,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         graphiql: args.limits.graphiql,
         router_auth: args.router_auth.to_router_auth()?,
         store,
+        sync: SyncConfig {
+            interval: Duration::from_secs(args.sync_interval_secs),
+            full_interval: Duration::from_secs(args.full_sync_interval_secs.max(60)),
+            overlap: Duration::from_secs(args.sync_overlap_secs),
+            ..SyncConfig::default()
+        },
+        webhooks: webhook_config(args.keka_webhook_secret.clone(), &args.keka_webhook_header)?,
     };
     let application = Application::build(settings, sandbox).await?;
     let address = application.local_addr();
     tracing::info!(graphiql = %format_args!("http://{address}/"), graphql = %format_args!("http://{address}/graphql"), "keka-subgraph listening; GraphiQL at http://{address}/");
     application.run_until_stopped(shutdown_signal()).await
+}
+
+/// The webhook route's settings: none without a secret (the route then does not exist).
+fn webhook_config(secret: Option<SecretString>, header: &str) -> anyhow::Result<Option<WebhookConfig>> {
+    use secrecy::ExposeSecret as _;
+    let Some(secret) = secret.filter(|secret| !secret.expose_secret().is_empty()) else { return Ok(None) };
+    let header = axum::http::HeaderName::try_from(header.trim())
+        .map_err(|_| anyhow::anyhow!("KEKA_WEBHOOK_HEADER `{header}` is not a valid header name"))?;
+    Ok(Some(WebhookConfig { header, secret }))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -24,6 +24,9 @@ pub mod code {
     pub const DIRECTORY_NOT_CONFIGURED: &str = "DIRECTORY_NOT_CONFIGURED";
     pub const DIRECTORY_UNAUTHORIZED: &str = "DIRECTORY_UNAUTHORIZED";
     pub const AMBIGUOUS_DIRECTORY_MATCH: &str = "AMBIGUOUS_DIRECTORY_MATCH";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// A webhook whose body is not a Keka event.
+    pub const BAD_WEBHOOK: &str = "BAD_WEBHOOK";
 }
 
 /// An error the caller can fix: bad arguments, cursors, page sizes.

@@ -12,7 +12,7 @@ use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
 
 use crate::keka::models::{AttendanceDay, Employee, LeaveBalance, LeaveRequest};
-use crate::keka::{CachedKeka, KekaError, SnapshotSource};
+use crate::keka::{CachedKeka, KekaError, OrgSnapshot, SnapshotSource};
 
 /// Ids per leave or attendance request: keeps URLs short, like the client's employee batches.
 const IDS_PER_CALL: usize = 50;
@@ -37,8 +37,33 @@ impl Loader<String> for EmployeeLoader {
             return Ok(HashMap::new());
         }
         tracing::debug!(ids = ids.len(), "loading a batch of employees");
-        match self.keka.employees_by_ids(ids).await {
-            Ok(found) => Ok(found),
+        // A snapshot within its TTL (kept so by the sync) knows everyone as of its date: only people it does not
+        // hold yet (hires since) are asked of Keka, and join it.
+        let mut from_snapshot = HashMap::new();
+        let mut asked: Vec<String> = ids.to_vec();
+        let fresh = self.snapshot.fresh();
+        if let Some(snapshot) = &fresh {
+            asked.retain(|id| match snapshot.employee(id) {
+                Some(found) => {
+                    from_snapshot.insert(id.clone(), found.clone());
+                    false
+                }
+                None => true,
+            });
+            if asked.is_empty() {
+                return Ok(from_snapshot);
+            }
+        }
+        match self.keka.employees_by_ids(&asked).await {
+            Ok(mut found) => {
+                if let Some(snapshot) = fresh
+                    && !found.is_empty()
+                {
+                    join_snapshot(&self.snapshot, snapshot, found.values().cloned().collect());
+                }
+                found.extend(from_snapshot);
+                Ok(found)
+            }
             // Keka is failing: an org snapshot within the stale-if-error bound still knows these people.
             Err(error) => match self.snapshot.stale_if_error() {
                 Some(snapshot) => {
@@ -52,6 +77,16 @@ impl Loader<String> for EmployeeLoader {
             },
         }
     }
+}
+
+/// People Keka knows and the snapshot did not (hires since its date) join it, in the background: the request that
+/// found them does not wait for the snapshot's indexes.
+fn join_snapshot(source: &Arc<SnapshotSource>, snapshot: Arc<OrgSnapshot>, newcomers: Vec<Arc<Employee>>) {
+    let source = source.clone();
+    tokio::spawn(async move {
+        let joined = snapshot.with_changes(&newcomers);
+        source.amend(&snapshot, Some(joined), None).await;
+    });
 }
 
 /// Employees by work email (keys are trimmed and lower-cased). Keka has no email filter: a

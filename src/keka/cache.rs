@@ -12,7 +12,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::FutureExt as _;
 use moka::future::Cache;
 
@@ -196,6 +196,12 @@ impl CachedKeka {
         V: Clone + Send + Sync + 'static,
         F: Future<Output = Result<V, KekaError>>,
     {
+        if as_of::renewing()
+            && let Some(held) = cache.get(&key).await
+            && !as_of::usable(held.fetched_at)
+        {
+            cache.invalidate(&key).await;
+        }
         let missed = std::sync::atomic::AtomicBool::new(false);
         let shared = cache.try_get_with(key, async {
             missed.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -294,6 +300,80 @@ impl CachedKeka {
         self.preboarding.invalidate_all();
         self.leave_requests_by_id.invalidate_all();
         self.candidates_by_id.invalidate_all();
+    }
+
+    /// Everyone whose record changed since `since` (Keka's `lastModified`), fetched through the fleet's cache: the
+    /// sync's followers read the answer the leading replica fetched.
+    pub async fn employees_changed_since(&self, since: DateTime<Utc>) -> Result<Vec<Shared<Employee>>, KekaError> {
+        let filter = EmployeeFilter { modified_since: Some(since), ..EmployeeFilter::default() };
+        Ok(self.all_employees(&filter).await?.to_vec())
+    }
+
+    /// Takes in the sync's changes, as of `at`: look-ups by id answer the new records (and no longer call a hire
+    /// unknown), and every answer that lists people (pages, email look-ups) is dropped, since any of them may now
+    /// be wrong.
+    pub fn absorb_changes(&self, changed: &[Shared<Employee>], at: Instant) {
+        if changed.is_empty() {
+            return;
+        }
+        for employee in changed {
+            self.employees.insert(employee.id.clone(), Aged::new(employee.clone(), Some(at), self.ttl));
+            self.unknown_employee_ids.invalidate(&employee.id);
+        }
+        self.forget_employee_lists();
+    }
+
+    /// Drops the pages and lists of employees (and email look-ups) held here; the fleet's copies stay.
+    pub fn forget_employee_lists(&self) {
+        self.employee_pages.invalidate_all();
+        self.employee_lists.invalidate_all();
+        self.employee_ids_by_email.invalidate_all();
+    }
+
+    /// Whether the groups held here (if any) know every group of these people: a group they do not know was
+    /// created since they were loaded.
+    pub fn knows_groups_of<'a>(&self, people: impl IntoIterator<Item = &'a Shared<Employee>>) -> bool {
+        let Some(groups) = self.groups.get(&GroupFilter::default()).and_then(|source| source.peek()) else {
+            return true;
+        };
+        people.into_iter().flat_map(|employee| &employee.groups).all(|group| groups.iter().any(|g| g.id == group.id))
+    }
+
+    /// The org's small lists (groups, group types, departments, locations, job titles): each reloaded by the next
+    /// look-up.
+    pub fn expire_org_lists(&self) {
+        for (_, groups) in &self.groups {
+            groups.expire();
+        }
+        self.group_types.expire();
+        self.departments.expire();
+        self.locations.expire();
+        self.job_titles.expire();
+    }
+
+    /// Reloads each of the org's small lists held here now, from Keka, not from any cache (the fleet's copies are
+    /// replaced too).
+    pub async fn renew_org_lists(&self) {
+        let since = Instant::now();
+        let mut sources: Vec<ListSource<Group>> = self.groups.iter().map(|(_, source)| source).collect();
+        sources.retain(|source| source.peek().is_some());
+        let failed = as_of::renewed_since(since, async {
+            let groups = futures::future::join_all(sources.iter().map(|source| source.renew()));
+            let (groups, types, departments, locations, titles) = futures::join!(
+                groups,
+                renew_held(&self.group_types),
+                renew_held(&self.departments),
+                renew_held(&self.locations),
+                renew_held(&self.job_titles),
+            );
+            groups.iter().filter(|renewed| renewed.is_err()).count()
+                + [types, departments, locations, titles].iter().filter(|ok| !**ok).count()
+        })
+        .await;
+        if failed > 0 {
+            tracing::warn!(failed, "some of the org's small lists could not be reloaded; they expire instead");
+            self.expire_org_lists();
+        }
     }
 
     /// The uncached client underneath (for counters and readiness checks).
@@ -605,6 +685,11 @@ impl CachedKeka {
         })
         .await
     }
+}
+
+/// Reloads a list if one is held (a list nobody asked for stays unloaded); false if that failed.
+async fn renew_held<T: Send + Sync + 'static>(source: &ListSource<T>) -> bool {
+    source.peek().is_none() || source.renew().await.is_ok()
 }
 
 fn sorted(ids: &[String]) -> Vec<String> {

@@ -14,6 +14,7 @@ mod error;
 pub mod models;
 mod pagination;
 mod snapshot;
+mod sync;
 
 pub use crate::upstream::RequestContext;
 pub use cache::{CacheConfig, CachedKeka};
@@ -22,3 +23,4 @@ pub use config::{KekaConfig, KekaCredentials, KekaEnvironment};
 pub use error::KekaError;
 pub use pagination::{MAX_WINDOW_DAYS, Page, PageRequest, date_windows};
 pub use snapshot::{OrgSnapshot, SnapshotSource, is_working};
+pub use sync::{OrgSync, SyncConfig};

@@ -174,7 +174,7 @@ async fn checked_and_executed(
         Ok(scopes) => scopes,
         Err(rejection) => {
             tracing::warn!(%rejection, "refused a request that did not come from the router");
-            let body = error_body(&rejection.to_string(), "UNAUTHENTICATED");
+            let body = error_body(&rejection.to_string(), crate::graphql::error::code::UNAUTHENTICATED);
             return ((StatusCode::UNAUTHORIZED, Json(body)).into_response(), Outcome::Unauthenticated, operation);
         }
     };

@@ -8,6 +8,7 @@ mod graphiql;
 mod graphql;
 pub mod metrics;
 pub mod router_auth;
+mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,9 +27,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 pub use self::graphql::{DATA_STALE, REQUEST_ID};
 use self::metrics::ServerMetrics;
 pub use self::router_auth::{JwtKeys, RouterAuth};
+pub use self::webhooks::WebhookConfig;
 use crate::graphql::{AccessDirectives, DocumentCache, GraphContext, GraphLimits, KekaSchema, Today, build_schema};
 use crate::keeper::{Directory, KeeperClient, KeeperConfig};
-use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, OrgSnapshot, SnapshotSource};
+use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, OrgSnapshot, OrgSync, SnapshotSource, SyncConfig};
 use crate::sandbox::RunningSandbox;
 use crate::store::{Store, StoreConfig, StoreState};
 use crate::upstream::{Freshness, UpstreamMetrics};
@@ -65,6 +67,10 @@ pub struct ServerSettings {
     pub router_auth: RouterAuth,
     /// Where state shared by replicas lives (Redis), if anywhere.
     pub store: StoreConfig,
+    /// How the org snapshot is kept fresh (Keka's deltas).
+    pub sync: SyncConfig,
+    /// Keka's Event Trigger webhooks (`POST /webhooks/keka`); `None`: no such route.
+    pub webhooks: Option<WebhookConfig>,
 }
 
 impl ServerSettings {
@@ -90,6 +96,7 @@ struct AppState {
     /// Whether the data is the embedded sandbox's simulation, which every answer and `/readyz` then say.
     simulated: bool,
     store: Store,
+    sync: Arc<OrgSync>,
 }
 
 /// A built server: bound to its port, ready to run.
@@ -99,7 +106,8 @@ pub struct Application {
     keka: CachedKeka,
     /// The embedded sandbox this server talks to, if any; stopped with the server.
     sandbox: Option<RunningSandbox>,
-    /// Drops in-process copies when the fleet's shared state is replaced; runs while the server does.
+    /// Drops in-process copies when the fleet's shared state is replaced, and syncs the org snapshot; runs while
+    /// the server does.
     follow: futures::future::BoxFuture<'static, ()>,
 }
 
@@ -112,6 +120,7 @@ impl Application {
             KekaClient::with_store(settings.keka.clone(), upstream_metrics.clone(), store.clone(), settings.cache.ttl)?;
         let keka = CachedKeka::new(client, CacheConfig { stale_if_error: settings.stale_if_error, ..settings.cache });
         let snapshot = OrgSnapshot::source(keka.clone(), settings.freshness());
+        let sync = OrgSync::new(keka.clone(), snapshot.clone(), store.clone(), settings.sync);
         let directory = match &settings.keeper {
             Some(config) => {
                 let client = KeeperClient::with_metrics(config.clone(), upstream_metrics.clone())?;
@@ -149,21 +158,21 @@ impl Application {
             metrics: Arc::new(metrics),
             simulated: sandbox.is_some(),
             store,
+            sync: sync.clone(),
         };
         let follow = {
             let (store, keka, snapshot, metrics) =
                 (state.store.clone(), keka.clone(), state.snapshot.clone(), state.metrics.clone());
             Box::pin(async move {
-                store
-                    .follow_generation(|| {
-                        keka.forget_answers();
-                        snapshot.expire();
-                        metrics.generation_changed();
-                    })
-                    .await;
+                let generation = store.follow_generation(|| {
+                    keka.forget_answers();
+                    snapshot.expire();
+                    metrics.generation_changed();
+                });
+                futures::join!(generation, sync.run());
             })
         };
-        let router = router(state, settings.max_body_bytes);
+        let router = router(state, settings.max_body_bytes, settings.webhooks);
         let listener = TcpListener::bind(settings.listen).await?;
         Ok(Self { listener, router, keka, sandbox, follow })
     }
@@ -198,13 +207,16 @@ impl Application {
 /// Set on every answer while the data is the embedded sandbox's simulation: `x-keka-sandbox: simulated`.
 pub const KEKA_SANDBOX: header::HeaderName = header::HeaderName::from_static("x-keka-sandbox");
 
-fn router(state: AppState, max_body_bytes: usize) -> Router {
+fn router(state: AppState, max_body_bytes: usize, webhooks: Option<WebhookConfig>) -> Router {
     let simulated = state.simulated;
-    let router = if state.graphiql {
+    let mut router = if state.graphiql {
         Router::new().route("/", get(graphiql)).route(graphiql::ASSETS_ROUTE, get(graphiql::asset))
     } else {
         Router::new()
     };
+    if let Some(config) = webhooks {
+        router = router.merge(webhooks::routes(config, state.sync.clone()));
+    }
     router
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
         .route("/healthz", get(healthz))

@@ -107,19 +107,29 @@ impl RedisStore {
         let leased = loop {
             match self.look_or_lease(&keys, &token).await {
                 None => break false,
-                Some(Look::Found { body, left }) => match decompress(&body) {
-                    Some(body) => {
-                        let age = ttl.saturating_sub(left);
-                        as_of::note(
-                            tokio::time::Instant::now().checked_sub(age).unwrap_or_else(tokio::time::Instant::now),
-                        );
-                        return Ok(body);
+                Some(Look::Found { body, left }) => {
+                    let age = ttl.saturating_sub(left);
+                    let fetched_at =
+                        tokio::time::Instant::now().checked_sub(age).unwrap_or_else(tokio::time::Instant::now);
+                    if !as_of::usable(fetched_at) {
+                        // Older than the work asking may use: fetch it again, and replace it for everyone.
+                        let fetched = fetch.await;
+                        if let Ok(body) = &fetched {
+                            self.publish(&keys, body, ttl, &token).await;
+                        }
+                        return fetched;
                     }
-                    None => {
-                        tracing::warn!("an answer in Redis does not decompress; fetching it here");
-                        break false;
+                    match decompress(&body) {
+                        Some(body) => {
+                            as_of::note(fetched_at);
+                            return Ok(body);
+                        }
+                        None => {
+                            tracing::warn!("an answer in Redis does not decompress; fetching it here");
+                            break false;
+                        }
                     }
-                },
+                }
                 Some(Look::Ours) => break true,
                 Some(Look::Busy) => {
                     let jitter = Duration::from_millis(rand::random_range(0..=pause.as_millis() as u64 / 2));

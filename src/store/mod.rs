@@ -9,6 +9,7 @@
 
 mod answers;
 mod redis;
+mod sync_log;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use self::redis::{RedisStore, SharedBudget};
+pub use self::sync_log::{RoundKind, SyncRound};
 use bytes::Bytes;
 
 use crate::upstream::{Budget, DeadlinePassed, RateLimiter};
@@ -158,6 +160,51 @@ impl Store {
             let jitter = rand::random_range(0..=GENERATION_POLL.as_millis() as u64 / 4);
             tokio::time::sleep(GENERATION_POLL + Duration::from_millis(jitter)).await;
         }
+    }
+
+    /// Whether this replica leads the sync for the next `term`: always without Redis; with it, whoever holds the
+    /// lease. `None` while Redis is unreachable: the replica then syncs for itself.
+    pub async fn lead_sync(&self, term: Duration) -> Option<bool> {
+        match self {
+            Self::Local => Some(true),
+            Self::Redis(store) => store.lead_sync(term).await,
+        }
+    }
+
+    /// Records a sync round for the fleet's followers (nothing to record without Redis).
+    pub async fn record_round(&self, round: &SyncRound) {
+        if let Self::Redis(store) = self {
+            store.record_round(round).await;
+        }
+    }
+
+    /// The fleet's recent sync rounds, oldest first: empty without Redis, `None` while it is unreachable.
+    pub async fn rounds(&self) -> Option<Vec<SyncRound>> {
+        match self {
+            Self::Local => Some(Vec::new()),
+            Self::Redis(store) => store.rounds().await,
+        }
+    }
+
+    /// Asks whoever leads the sync for a round now (a webhook arrived here). Without Redis, this process leads and
+    /// needs no message.
+    pub async fn nudge_sync(&self, expires: Duration) {
+        if let Self::Redis(store) = self {
+            store.nudge_sync(expires).await;
+        }
+    }
+
+    /// Whether some replica asked for a round since the last look (taking the request).
+    pub async fn take_sync_nudge(&self) -> bool {
+        match self {
+            Self::Local => false,
+            Self::Redis(store) => store.take_sync_nudge().await,
+        }
+    }
+
+    /// Whether replicas share state (and the sync log) through Redis.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Self::Redis(_))
     }
 
     pub fn state(&self) -> StoreState {

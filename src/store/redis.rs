@@ -148,6 +148,11 @@ impl RedisStore {
         &self.prefix
     }
 
+    /// This process's name in the fleet (random, per process).
+    pub(super) fn replica(&self) -> &str {
+        &self.replica
+    }
+
     pub(super) fn connection(&self) -> ConnectionManager {
         self.connection.clone()
     }

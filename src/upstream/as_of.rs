@@ -7,6 +7,10 @@
 //!
 //! Tracked as a tokio task-local around each load ([`track`]); whoever serves an answer fetched earlier calls
 //! [`note`]. Trackers nest: what an inner load notes also ages the loads around it.
+//!
+//! The other way round, work that must see Keka as it is now (the sync's full walk) runs within [`renewed_since`]:
+//! every cache it reads through treats an answer fetched before that moment as missing, fetches it again and shares
+//! the new one.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -15,6 +19,22 @@ use tokio::time::Instant;
 
 tokio::task_local! {
     static OLDEST: Arc<Mutex<Option<Instant>>>;
+    static RENEWED_SINCE: Instant;
+}
+
+/// Runs `work` so that no cached answer fetched before `since` serves it (see [`usable`]).
+pub async fn renewed_since<F: Future>(since: Instant, work: F) -> F::Output {
+    RENEWED_SINCE.scope(since, work).await
+}
+
+/// Whether a cached answer fetched at `fetched_at` may serve the current work (always, outside [`renewed_since`]).
+pub fn usable(fetched_at: Instant) -> bool {
+    RENEWED_SINCE.try_with(|since| fetched_at >= *since).unwrap_or(true)
+}
+
+/// Whether the current work runs within [`renewed_since`]: caches then check what they hold before serving it.
+pub fn renewing() -> bool {
+    RENEWED_SINCE.try_with(|_| ()).is_ok()
 }
 
 /// Runs `work` and says when the oldest answer it used was fetched: `None` when everything it used was fetched
@@ -66,5 +86,19 @@ mod tests {
         let (_, nothing_old) = track(async {}).await;
         assert_eq!(nothing_old, None);
         note(start); // outside any tracker: ignored
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn within_a_renewal_only_answers_fetched_since_it_serve() {
+        let before = Instant::now();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let since = Instant::now();
+        assert!(usable(before) && !renewing());
+        renewed_since(since, async {
+            assert!(renewing());
+            assert!(!usable(before));
+            assert!(usable(since));
+        })
+        .await;
     }
 }

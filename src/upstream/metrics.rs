@@ -31,6 +31,13 @@ pub struct CacheLabels {
     pub result: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SyncLabels {
+    /// `delta`, `full` (a walk of everyone) or `follow` (a round another replica led, applied here).
+    pub kind: &'static str,
+    pub outcome: &'static str,
+}
+
 #[derive(Debug)]
 pub struct UpstreamMetrics {
     requests: Family<RequestLabels, Counter>,
@@ -39,6 +46,8 @@ pub struct UpstreamMetrics {
     retries: Family<UpstreamLabel, Counter>,
     token_refreshes: Family<UpstreamLabel, Counter>,
     cache: Family<CacheLabels, Counter>,
+    sync_rounds: Family<SyncLabels, Counter>,
+    sync_changes: Counter,
 }
 
 fn wait_histogram() -> Histogram {
@@ -55,6 +64,8 @@ impl Default for UpstreamMetrics {
             retries: Family::default(),
             token_refreshes: Family::default(),
             cache: Family::default(),
+            sync_rounds: Family::default(),
+            sync_changes: Counter::default(),
         }
     }
 }
@@ -75,6 +86,8 @@ impl UpstreamMetrics {
         registry.register("upstream_retries", "Requests sent again after a failure or a 429", self.retries.clone());
         registry.register("upstream_token_refreshes", "Access tokens fetched", self.token_refreshes.clone());
         registry.register("cache_requests", "Cache lookups by cache and result (hit or miss)", self.cache.clone());
+        registry.register("sync_rounds", "Sync rounds by kind and outcome", self.sync_rounds.clone());
+        registry.register("sync_changes", "Changed employees applied to the org snapshot", self.sync_changes.clone());
     }
 
     pub fn request(&self, upstream: &'static str, endpoint: &'static str, status: impl Into<String>) {
@@ -95,6 +108,15 @@ impl UpstreamMetrics {
 
     pub fn token_refreshed(&self, upstream: &'static str) {
         self.token_refreshes.get_or_create(&UpstreamLabel { upstream }).inc();
+    }
+
+    pub fn sync_round(&self, kind: &'static str, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.sync_rounds.get_or_create(&SyncLabels { kind, outcome }).inc();
+    }
+
+    pub fn sync_changes(&self, changed: usize) {
+        self.sync_changes.inc_by(changed as u64);
     }
 
     pub fn cache_lookup(&self, cache: &'static str, hit: bool) {

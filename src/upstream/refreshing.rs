@@ -182,6 +182,40 @@ where
         Some(built.value)
     }
 
+    /// The value and its age, if there is one; never calls the upstream.
+    pub fn peek_with_age(&self) -> Option<(Arc<T>, Duration)> {
+        self.current().map(|built| (built.value, built.at.elapsed()))
+    }
+
+    /// Brings the value up to date without rebuilding it (the sync applying a delta): if the value is still
+    /// `expected`, replaces it by `changed` (keeps it when `None`) and dates it `at` (keeps its date when `None`).
+    /// Waits for a rebuild under way. False when the value was rebuilt or replaced meanwhile: the change, made to a
+    /// value that is gone, is not applied.
+    pub async fn amend(&self, expected: &Arc<T>, changed: Option<T>, at: Option<Instant>) -> bool {
+        let _no_rebuild_meanwhile = self.rebuilding.lock().await;
+        let mut current = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match current.as_mut() {
+            Some(built) if Arc::ptr_eq(&built.value, expected) => {
+                if let Some(changed) = changed {
+                    built.value = Arc::new(changed);
+                }
+                if let Some(at) = at {
+                    built.at = at;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Rebuilds now, whatever the value's age (after a rebuild under way, if any), and waits for it.
+    pub async fn renew(&self) -> Result<Arc<T>, E> {
+        let mut last_failure = self.rebuilding.lock().await;
+        let rebuilt = self.rebuild().await;
+        *last_failure = rebuilt.as_ref().err().map(|error| (Instant::now(), error.clone()));
+        rebuilt
+    }
+
     /// How old the current value is, if there is one.
     pub fn age(&self) -> Option<Duration> {
         self.current().map(|built| built.at.elapsed())
@@ -286,6 +320,22 @@ mod tests {
         assert_eq!(source.get().await.unwrap_err(), "build 1 failed");
         tokio::time::advance(FAILURE_SHARED_FOR / 2).await;
         assert_eq!(source.get().await.unwrap_err(), "build 2 failed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_amendment_applies_to_the_value_it_was_made_for_and_dates_it() {
+        let (source, builds) = counting(u32::MAX);
+        let first = source.get().await.unwrap();
+        tokio::time::advance(Duration::from_secs(50)).await;
+        assert!(source.amend(&first, Some(10), Some(Instant::now())).await);
+        tokio::time::advance(Duration::from_secs(50)).await;
+        // Fifty seconds old, not a hundred: no rebuild.
+        assert_eq!(*source.get().await.unwrap(), 10);
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+        // Made for the value that was replaced: refused.
+        assert!(!source.amend(&first, Some(20), None).await);
+        assert_eq!(*source.renew().await.unwrap(), 2);
+        assert_eq!(builds.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test(start_paused = true)]

@@ -207,6 +207,9 @@ fn test_settings(sandbox: &RunningSandbox) -> keka_subgraph::server::ServerSetti
         request_deadline: Duration::from_secs(25),
         graphiql: true,
         router_auth: Default::default(),
+        // Off: counting tests see only the requests their queries make. Sync tests switch it on.
+        sync: keka_subgraph::keka::SyncConfig::off(),
+        webhooks: None,
     }
 }
 

@@ -16,3 +16,4 @@ mod keka_client;
 mod redis_server;
 mod sandbox_end_to_end;
 mod schema_file;
+mod sync;

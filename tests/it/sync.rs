@@ -1,0 +1,231 @@
+//! Freshness: Keka's deltas keep the org snapshot current for one request a round, webhooks ask for a round now,
+//! and with Redis one replica syncs for the fleet while every replica shows the change.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use keka_subgraph::keka::SyncConfig;
+use keka_subgraph::server::WebhookConfig;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, codes, spawn_app_with, spawn_replica, start_sandbox};
+use crate::redis_server::RedisServer;
+
+const SECRET: &str = "webhook-test-secret";
+
+/// Rounds only when a webhook asks (the interval is an hour), debounced briefly.
+fn syncing(settings: &mut keka_subgraph::server::ServerSettings) {
+    settings.sync = SyncConfig {
+        interval: Duration::from_secs(3600),
+        debounce: Duration::from_millis(20),
+        ..SyncConfig::default()
+    };
+    settings.webhooks = Some(WebhookConfig {
+        header: axum::http::HeaderName::from_static("x-webhook-secret"),
+        secret: SecretString::from(SECRET),
+    });
+}
+
+async fn webhook(app: &TestApp, secret: Option<&str>, body: &str) -> reqwest::Response {
+    let mut request = app
+        .http
+        .post(format!("http://{}/webhooks/keka", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(secret) = secret {
+        request = request.header("X-Webhook-Secret", secret);
+    }
+    request.send().await.unwrap()
+}
+
+async fn nudge(app: &TestApp) {
+    let answer = webhook(app, Some(SECRET), "employeeIndentifier=x&eventType=EmployeeUpdated&subDomain=acme").await;
+    assert_eq!(answer.status(), 202);
+}
+
+/// A counter from the replica's `/metrics` (0 before it is first counted).
+async fn counter(app: &TestApp, line_start: &str) -> u64 {
+    let text = app.http.get(format!("http://{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(line_start).and_then(|rest| rest.trim().parse::<f64>().ok()))
+        .map_or(0, |value| value as u64)
+}
+
+const DELTAS: &str = "keka_subgraph_sync_rounds_total{kind=\"delta\",outcome=\"ok\"}";
+const FOLLOWED: &str = "keka_subgraph_sync_rounds_total{kind=\"follow\",outcome=\"ok\"}";
+
+/// Waits (bounded) until `counter` on `app` reaches `at_least`.
+async fn until_counted(app: &TestApp, line_start: &str, at_least: u64) {
+    for _ in 0..600 {
+        if counter(app, line_start).await >= at_least {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{line_start} never reached {at_least}");
+}
+
+async fn hr_changes(app: &TestApp, body: Value) -> Vec<Value> {
+    let url = format!("http://{}/__sandbox/hr/changes", app.sandbox_address);
+    let answer: Value = app.http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+    answer.as_array().cloned().unwrap_or_else(|| panic!("{answer}"))
+}
+
+async fn api_requests(app: &TestApp) -> u64 {
+    let stats = app.keka_stats().await;
+    stats.total - stats.token_requests
+}
+
+fn change<'a>(changes: &'a [Value], kind: &str) -> &'a Value {
+    changes.iter().find(|change| change["kind"] == kind).unwrap_or_else(|| panic!("no {kind} in {changes:?}"))
+}
+
+const ORG: &str = "{ employees(first: 100) { totalCount nodes { id displayName manager { id } } } }";
+
+#[tokio::test]
+async fn a_webhook_brings_hires_exits_moves_and_renames_into_every_view_for_one_keka_request() {
+    let app = spawn_app_with(150, syncing).await;
+    let before = app.query(ORG).await;
+    assert!(before["errors"].is_null(), "{before}");
+    let total = before["data"]["employees"]["totalCount"].as_u64().unwrap();
+
+    // A quiet round: one request, nothing changes.
+    let cost = api_requests(&app).await;
+    nudge(&app).await;
+    until_counted(&app, DELTAS, 1).await;
+    assert_eq!(api_requests(&app).await, cost + 1, "a quiet tenant costs one request a round");
+    assert_eq!(app.query(ORG).await, before);
+
+    let changes = hr_changes(&app, json!({ "hires": 2, "exits": 1, "moves": 1, "renames": 1 })).await;
+    let hire = change(&changes, "hire");
+    let exit = change(&changes, "exit");
+    let moved = change(&changes, "move");
+    let renamed = change(&changes, "rename");
+    // Not yet synced: the snapshot still shows the old name.
+    let name = format!("{{ employee(id: \"{}\") {{ displayName }} }}", renamed["employeeId"].as_str().unwrap());
+    assert_eq!(app.query(&name).await["data"]["employee"]["displayName"], renamed["previousDisplayName"]);
+
+    let cost = api_requests(&app).await;
+    nudge(&app).await;
+    until_counted(&app, DELTAS, 2).await;
+    assert_eq!(api_requests(&app).await, cost + 1, "a round with changes costs one request too");
+
+    let id = |change: &Value| change["employeeId"].as_str().unwrap().to_owned();
+    let views = format!(
+        r#"{{
+            renamed: employee(id: "{renamed}") {{ displayName }}
+            hire: employee(id: "{hire}") {{ displayName email manager {{ id directReports(first: 100) {{ nodes {{ id }} }} }} }}
+            leaver: employee(id: "{exit}") {{ employmentStatus }}
+            moved: employee(id: "{moved}") {{ manager {{ id }} }}
+            everyone: employees(first: 100) {{ totalCount }}
+        }}"#,
+        renamed = id(renamed),
+        hire = id(hire),
+        exit = id(exit),
+        moved = id(moved),
+    );
+    let cost = api_requests(&app).await;
+    let after = app.query(&views).await;
+    assert!(after["errors"].is_null(), "{after}");
+    let data = &after["data"];
+    assert_eq!(data["renamed"]["displayName"], renamed["displayName"]);
+    assert_eq!(data["hire"]["displayName"], hire["displayName"]);
+    assert_eq!(data["hire"]["manager"]["id"], hire["reportsTo"]);
+    let reports = data["hire"]["manager"]["directReports"]["nodes"].as_array().unwrap();
+    assert!(reports.iter().any(|report| report["id"] == id(hire)), "the hire is among their manager's reports");
+    assert_eq!(data["leaver"]["employmentStatus"], "RELIEVED");
+    assert_eq!(data["moved"]["manager"]["id"], moved["reportsTo"]);
+    assert_eq!(data["everyone"]["totalCount"].as_u64().unwrap(), total + 2);
+    // By email too, with nothing more from Keka: every view reads the synced snapshot.
+    let email = data["hire"]["email"].as_str().unwrap();
+    let by_email = app.query(&format!("{{ employeeByEmail(email: \"{email}\") {{ id }} }}")).await;
+    assert_eq!(by_email["data"]["employeeByEmail"]["id"], id(hire));
+    assert_eq!(api_requests(&app).await, cost, "every view answers from the synced snapshot");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn webhooks_need_the_secret_and_a_keka_event_and_a_burst_costs_one_or_two_rounds() {
+    let app = spawn_app_with(50, syncing).await;
+    assert!(app.query(ORG).await["errors"].is_null());
+
+    for secret in [None, Some("wrong"), Some("")] {
+        let refused = webhook(&app, secret, "eventType=EmployeeUpdated").await;
+        assert_eq!(refused.status(), 401);
+        assert_eq!(codes(&refused.json().await.unwrap()), ["UNAUTHENTICATED"]);
+    }
+    let garbage = webhook(&app, Some(SECRET), "\u{0}\u{1}not a form").await;
+    assert_eq!(garbage.status(), 400);
+    assert_eq!(codes(&garbage.json().await.unwrap()), ["BAD_WEBHOOK"]);
+    let json = app
+        .http
+        .post(format!("http://{}/webhooks/keka", app.address))
+        .header("X-Webhook-Secret", SECRET)
+        .json(&json!({ "eventType": "EmployeeAdded", "employeeIndentifier": "e-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 202);
+    until_counted(&app, DELTAS, 1).await;
+
+    let rounds = counter(&app, DELTAS).await;
+    let cost = api_requests(&app).await;
+    join_all((0..30).map(|_| nudge(&app))).await;
+    until_counted(&app, DELTAS, rounds + 1).await;
+    // A marker after the burst: once its round is counted too, the burst's rounds have all started.
+    nudge(&app).await;
+    until_counted(&app, DELTAS, rounds + 2).await;
+    let counted = counter(&app, DELTAS).await - rounds;
+    assert!(counted <= 3, "30 webhooks: at most two rounds, plus the marker's; {counted} rounds");
+    assert!(api_requests(&app).await - cost <= 3, "one request a round");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_redis_one_replica_syncs_for_the_fleet_and_every_replica_shows_the_change() {
+    let redis = RedisServer::start().await;
+    let sandbox = start_sandbox(150, |_| {}).await;
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let url = redis.url();
+        replicas.push(
+            spawn_replica(&sandbox, move |settings| {
+                syncing(settings);
+                settings.store.redis_url = Some(SecretString::from(url));
+            })
+            .await,
+        );
+    }
+    for replica in &replicas {
+        assert!(replica.query(ORG).await["errors"].is_null());
+    }
+    let renamed = {
+        let changes = hr_changes(&replicas[0], json!({ "renames": 1 })).await;
+        change(&changes, "rename").clone()
+    };
+    let name = format!("{{ employee(id: \"{}\") {{ displayName }} }}", renamed["employeeId"].as_str().unwrap());
+    let cost = sandbox.stats().total - sandbox.stats().token_requests;
+    // Any replica may receive the webhook; whoever leads syncs.
+    nudge(&replicas[2]).await;
+    for replica in &replicas {
+        let mut shown = false;
+        for _ in 0..600 {
+            if replica.query(&name).await["data"]["employee"]["displayName"] == renamed["displayName"] {
+                shown = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(shown, "replica {} shows the change", replica.address);
+    }
+    let stats = sandbox.stats();
+    assert_eq!(stats.total - stats.token_requests, cost + 1, "one delta for the fleet: {stats:?}");
+    // Two replicas followed the leader's round.
+    let followed = join_all(replicas.iter().map(|replica| counter(replica, FOLLOWED))).await;
+    assert_eq!(followed.iter().filter(|count| **count >= 1).count(), 2, "{followed:?}");
+    for replica in replicas {
+        replica.stop().await;
+    }
+    sandbox.shutdown().await;
+}
