@@ -439,7 +439,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (keka, sandbox) = if backend == Backend::Keka {
         (args.keka.to_config()?, None)
     } else {
-        let config = SandboxConfig {
+        let mut config = SandboxConfig {
             employees: args.sandbox_employees,
             seed: args.sandbox_seed,
             changes_per_hour: args.sandbox_changes_per_hour,
@@ -447,6 +447,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             rate_limit_per_minute: args.keka.keka_rate_limit_per_minute,
             ..SandboxConfig::default()
         };
+        if let Some(secret) = &args.keka_webhook_secret {
+            // The simulated HR team announces its changes to this subgraph, as a Keka admin would configure.
+            use secrecy::ExposeSecret as _;
+            let host =
+                if args.listen.ip().is_unspecified() { "127.0.0.1".to_owned() } else { args.listen.ip().to_string() };
+            let host =
+                if args.listen.is_ipv6() && !args.listen.ip().is_unspecified() { format!("[{host}]") } else { host };
+            config.webhook_url = Some(Url::parse(&format!("http://{host}:{}/webhooks/keka", args.listen.port()))?);
+            config.webhook_header = args.keka_webhook_header.clone();
+            config.webhook_secret = Some(SecretString::from(secret.expose_secret().to_owned()));
+        }
         let (sandbox, mut keka) = crate::server::start_embedded_sandbox(config).await?;
         keka.rate_limit_per_window = args.keka.keka_rate_limit_per_minute;
         keka.interactive_reserve = args.keka.keka_interactive_reserve;
