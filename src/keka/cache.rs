@@ -281,16 +281,8 @@ impl CachedKeka {
     pub fn forget_answers(&self) {
         self.employees.invalidate_all();
         self.unknown_employee_ids.invalidate_all();
-        self.employee_pages.invalidate_all();
-        self.employee_lists.invalidate_all();
-        self.employee_ids_by_email.invalidate_all();
-        for (_, groups) in &self.groups {
-            groups.expire();
-        }
-        self.group_types.expire();
-        self.departments.expire();
-        self.locations.expire();
-        self.job_titles.expire();
+        self.forget_employee_lists();
+        self.expire_org_lists();
         self.leave_types.expire();
         self.leave_requests.invalidate_all();
         self.leave_balances.invalidate_all();
