@@ -157,8 +157,9 @@ pub struct SandboxConfig {
     pub faults: FaultConfig,
     /// The simulated Keeper SCIM node on the same listener.
     pub keeper: KeeperSandboxConfig,
-    /// Average number of random HR changes (hires, exits, moves, renames) the running sandbox
-    /// applies per hour, at exponentially distributed intervals; 0 (the default) applies none.
+    /// Average number of random HR changes (hires, exits, moves, renames, leave requests) the
+    /// running sandbox applies per hour, at exponentially distributed intervals; 0 (the
+    /// default) applies none.
     pub changes_per_hour: f64,
     /// Where to POST a Keka-style Event Trigger webhook after each HR change; none by default.
     pub webhook_url: Option<Url>,
@@ -289,7 +290,8 @@ pub struct SandboxArgs {
 /// The `sandbox` flags for HR changes over time and the Event Trigger webhooks announcing them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HrArgs {
-    /// Average number of random HR changes (hires, exits, manager moves, renames) per hour; 0 disables them.
+    /// Average number of random HR changes (hires, exits, manager moves, renames, leave requests) per hour; 0
+    /// disables them.
     #[arg(long, env = "SANDBOX_CHANGES_PER_HOUR", default_value_t = 0.0, value_parser = parse_per_hour)]
     pub changes_per_hour: f64,
 

@@ -1,5 +1,6 @@
-//! An HR team at work: the tenant changes over time (hires, exits, manager moves, renames),
-//! and each change can be announced with a Keka-style Event Trigger webhook.
+//! An HR team at work: the tenant changes over time (hires, exits, manager moves, renames,
+//! leave requests, and on request new departments), and each change Keka has an event for can
+//! be announced with a Keka-style Event Trigger webhook (a new department has none).
 //!
 //! - [`TenantCell`]: the current tenant behind copy-on-write. A request takes one `Arc` of
 //!   the tenant and reads that snapshot to the end; a change copies the tenant, edits the
@@ -15,7 +16,10 @@
 //! clock `lastModified` filters compare against (an offset in the query is converted to UTC,
 //! a value without one is read as UTC). Stamps are whole milliseconds and strictly increase
 //! from one change to the next, so `lastModified=<at of a change>` returns that change and
-//! every later one, and nothing before it.
+//! every later one, and nothing before it. A leave request stamps nobody (it changes no
+//! employee record); it dates from the UTC date of its `at`, which is what "today" means to a
+//! sandbox left running past midnight. A new department stamps nobody either, only itself
+//! and its Department group.
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -46,9 +50,18 @@ pub(crate) const MAX_CHANGES_PER_REQUEST: u32 = 1_000;
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Webhooks waiting for delivery; more are dropped (and counted as failed).
 const WEBHOOK_QUEUE: usize = 1_024;
-/// Mix of kinds for random changes: hire, exit, move, rename.
-const RANDOM_MIX: [(ChangeKind, f64); 4] =
-    [(ChangeKind::Hire, 3.0), (ChangeKind::Exit, 2.0), (ChangeKind::Move, 3.0), (ChangeKind::Rename, 2.0)];
+/// Mix of kinds for random changes: hire, exit, move, rename, leave. Never a new department:
+/// Keka documents no webhook for one and it changes no employee's record, so it is no part of
+/// the simulated HR team's daily work; it is there, on request only, for the subgraph's
+/// small-list sync tests (`/hris/departments`, `/hris/groups`). Leaving it out also keeps the
+/// random changes of a seed what they were.
+const RANDOM_MIX: [(ChangeKind, f64); 5] = [
+    (ChangeKind::Hire, 3.0),
+    (ChangeKind::Exit, 2.0),
+    (ChangeKind::Move, 3.0),
+    (ChangeKind::Rename, 2.0),
+    (ChangeKind::Leave, 3.0),
+];
 /// Who the webhooks say made the change.
 const UPDATED_BY: &str = "Sandbox HR";
 
@@ -74,7 +87,8 @@ impl TenantCell {
 }
 
 /// `POST /__sandbox/hr/changes` body: how many changes of each kind (applied in the order
-/// hires, exits, moves, renames), or `count` changes of random kinds.
+/// hires, exits, moves, renames, leaves, departments), or `count` changes of random kinds
+/// (never departments).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct HrChangeRequest {
@@ -86,6 +100,10 @@ pub struct HrChangeRequest {
     pub moves: u32,
     /// Working employees renamed.
     pub renames: u32,
+    /// Leave requests by working employees, from today, approved.
+    pub leaves: u32,
+    /// New, empty departments (each also a group of the system type Department).
+    pub departments: u32,
     /// Changes of random kinds (not combined with the counts above).
     pub count: u32,
 }
@@ -102,15 +120,17 @@ pub(crate) enum Plan {
 impl HrChangeRequest {
     /// Checks the request and turns it into a plan; the error is a message for a 400.
     pub(crate) fn plan(&self) -> Result<Plan, String> {
-        let per_kind = [self.hires, self.exits, self.moves, self.renames];
+        let per_kind = [self.hires, self.exits, self.moves, self.renames, self.leaves, self.departments];
         let total: u64 = per_kind.iter().map(|&n| u64::from(n)).sum();
         if self.count > 0 && total > 0 {
-            return Err("give either count or hires/exits/moves/renames, not both".to_owned());
+            return Err("give either count or hires/exits/moves/renames/leaves/departments, not both".to_owned());
         }
         let asked = total.max(u64::from(self.count));
         if asked == 0 {
-            return Err("ask for at least one change: e.g. {\"hires\":2,\"exits\":1,\"moves\":3,\"renames\":2} or {\"count\":5}"
-                .to_owned());
+            return Err(
+                "ask for at least one change: e.g. {\"hires\":2,\"exits\":1,\"moves\":3,\"renames\":2,\"leaves\":1,\"departments\":1} or {\"count\":5}"
+                    .to_owned(),
+            );
         }
         if asked > u64::from(MAX_CHANGES_PER_REQUEST) {
             return Err(format!("at most {MAX_CHANGES_PER_REQUEST} changes per request ({asked} asked)"));
@@ -143,19 +163,22 @@ impl HrChangeRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HrChange {
-    /// `hire`, `exit`, `move` or `rename`.
+    /// `hire`, `exit`, `move`, `rename`, `leave` or `department`.
     pub kind: ChangeKind,
-    /// The employee the change is about.
+    /// The employee the change is about; empty for a department, which is about nobody.
     pub employee_id: String,
+    /// The employee's number; empty for a department.
     pub employee_number: String,
-    /// The display name after the change.
+    /// The display name after the change; empty for a department.
     pub display_name: String,
     /// When (UTC, milliseconds, `Z`): `lastModified=<at>` returns this change and later ones.
     pub at: String,
-    /// The webhook `eventType` announcing it.
+    /// The webhook `eventType` announcing it; empty for a department, which Keka has no event
+    /// for (no webhook is sent).
     pub event_type: String,
     /// Every employee whose `lastModified` is now `at` (the employee first; for an exit also
-    /// the reports moved to the leaver's manager).
+    /// the reports moved to the leaver's manager). Empty for a leave request or a department,
+    /// which change no employee record, so a `lastModified` poll has nothing to refetch.
     pub affected_employee_ids: Vec<String>,
     /// The manager after the change (hire, move; for an exit the manager who takes the reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -169,17 +192,30 @@ pub struct HrChange {
     /// The display name before a rename.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_display_name: Option<String>,
+    /// Leave: the new request's id, to find it in `/time/leaverequests`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave_request_id: Option<String>,
+    /// Department: the new department's id, in `/hris/departments` and (the same id) as a
+    /// Department group in `/hris/groups`, both with `lastModified` = `at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<String>,
+    /// Department: the new department's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_name: Option<String>,
 }
 
-/// Keka's Event Trigger `eventType` for a change. Keka's webhook guide lists "employee added"
-/// and "employee exit approved" among its events and names formats in PascalCase
-/// (`EmployeeSalaryUpdated`); it names no generic update event, so moves and renames use
-/// `EmployeeUpdated` by analogy.
-pub(crate) fn event_type(kind: ChangeKind) -> &'static str {
+/// Keka's Event Trigger `eventType` for a change. Keka's webhook guide lists "employee added",
+/// "employee exit approved" and "leave requested" among its events and names formats in
+/// PascalCase (`EmployeeSalaryUpdated`); it names no generic update event, so moves and renames
+/// use `EmployeeUpdated` by analogy. It documents no department event: `None` for a new
+/// department, which no webhook announces.
+pub(crate) fn event_type(kind: ChangeKind) -> Option<&'static str> {
     match kind {
-        ChangeKind::Hire => "EmployeeAdded",
-        ChangeKind::Exit => "EmployeeExitApproved",
-        ChangeKind::Move | ChangeKind::Rename => "EmployeeUpdated",
+        ChangeKind::Hire => Some("EmployeeAdded"),
+        ChangeKind::Exit => Some("EmployeeExitApproved"),
+        ChangeKind::Move | ChangeKind::Rename => Some("EmployeeUpdated"),
+        ChangeKind::Leave => Some("LeaveRequested"),
+        ChangeKind::Department => None,
     }
 }
 
@@ -293,15 +329,27 @@ pub(crate) fn apply(app: &AppState, plan: &Plan) -> Vec<HrChange> {
             continue;
         };
         let record = describe(&next, &change);
-        tracing::info!(
-            kind = record.kind.as_str(),
-            employee = %record.employee_id,
-            employee_number = %record.employee_number,
-            at = %record.at,
-            "sandbox HR change"
-        );
-        if app.hr.webhooks.is_some() {
-            deliveries.push(webhook_form(&next, &change));
+        match &record.department_id {
+            Some(department) => tracing::info!(
+                kind = record.kind.as_str(),
+                %department,
+                name = record.department_name.as_deref().unwrap_or_default(),
+                at = %record.at,
+                "sandbox HR change"
+            ),
+            None => tracing::info!(
+                kind = record.kind.as_str(),
+                employee = %record.employee_id,
+                employee_number = %record.employee_number,
+                at = %record.at,
+                "sandbox HR change"
+            ),
+        }
+        // Changes Keka has no event for (a new department) are announced by no webhook.
+        if app.hr.webhooks.is_some()
+            && let Some(delivery) = webhook_form(&next, &change)
+        {
+            deliveries.push(delivery);
         }
         applied.push(record);
     }
@@ -339,12 +387,21 @@ fn utc_millis(at: NaiveDateTime) -> String {
 }
 
 fn describe(t: &Tenant, change: &Change) -> HrChange {
-    let e = &t.employees[change.employee];
+    let e = change.employee.map(|i| &t.employees[i]);
     let id = |i: usize| t.employees[i].id.to_string();
     let (reports_to, previous_reports_to, previous_display_name) = match &change.detail {
         ChangeDetail::Hire { manager } | ChangeDetail::Exit { manager, .. } => (Some(id(*manager)), None, None),
         ChangeDetail::Move { from, to } => (Some(id(*to)), Some(id(*from)), None),
         ChangeDetail::Rename { display_name, .. } => (None, None, Some(display_name.clone())),
+        ChangeDetail::Leave { .. } | ChangeDetail::Department { .. } => (None, None, None),
+    };
+    let department = match &change.detail {
+        ChangeDetail::Department { department } => Some(&t.departments[*department]),
+        _ => None,
+    };
+    let leave_request_id = match &change.detail {
+        ChangeDetail::Leave { request, .. } => Some(request.to_string()),
+        _ => None,
     };
     let reassigned_employee_ids = match &change.detail {
         ChangeDetail::Exit { reassigned, .. } => reassigned.iter().map(|&i| id(i)).collect(),
@@ -352,16 +409,19 @@ fn describe(t: &Tenant, change: &Change) -> HrChange {
     };
     HrChange {
         kind: change.kind,
-        employee_id: e.id.to_string(),
-        employee_number: e.employee_number.clone(),
-        display_name: e.display_name.clone(),
+        employee_id: e.map(|e| e.id.to_string()).unwrap_or_default(),
+        employee_number: e.map(|e| e.employee_number.clone()).unwrap_or_default(),
+        display_name: e.map(|e| e.display_name.clone()).unwrap_or_default(),
         at: utc_millis(change.at),
-        event_type: event_type(change.kind).to_owned(),
+        event_type: event_type(change.kind).unwrap_or_default().to_owned(),
         affected_employee_ids: change.affected.iter().map(|&i| id(i)).collect(),
         reports_to,
         reassigned_employee_ids,
         previous_reports_to,
         previous_display_name,
+        leave_request_id,
+        department_id: department.map(|d| d.id.to_string()),
+        department_name: department.map(|d| d.name.clone()),
     }
 }
 
@@ -375,10 +435,11 @@ fn event_date(d: chrono::NaiveDate) -> String {
 /// the way Keka's documented `EmployeeSalaryUpdated` format names them (`employeeName`,
 /// `employeeNumber`, `previous…`/`updated…`, `updatedBy`, `updatedOn`). How Keka packs the
 /// event object into the form is not documented; the sandbox sends its fields as parameters.
-fn webhook_form(t: &Tenant, change: &Change) -> Delivery {
-    let e = &t.employees[change.employee];
+/// `None` for a change Keka has no event for (a new department): nothing is sent.
+fn webhook_form(t: &Tenant, change: &Change) -> Option<Delivery> {
+    let event_type = event_type(change.kind)?;
+    let e = &t.employees[change.employee?];
     let name = |i: usize| t.employees[i].display_name.clone();
-    let event_type = event_type(change.kind);
     let mut form: Vec<(&'static str, String)> = vec![
         ("employeeIndentifier", e.id.to_string()),
         ("eventType", event_type.to_owned()),
@@ -414,13 +475,22 @@ fn webhook_form(t: &Tenant, change: &Change) -> Delivery {
                 ("updatedEmployeeName", e.display_name.clone()),
             ]);
         }
+        ChangeDetail::Leave { leave_type, from, to, .. } => {
+            form.extend([
+                ("leaveType", t.leave_types[*leave_type].name.clone()),
+                ("fromDate", event_date(*from)),
+                ("toDate", event_date(*to)),
+            ]);
+        }
+        // No event: returned above.
+        ChangeDetail::Department { .. } => return None,
     }
     form.extend([
         ("updatedBy", UPDATED_BY.to_owned()),
         // Keka's convention: no offset; the sandbox's clock is UTC.
         ("updatedOn", change.at.format("%Y-%m-%dT%H:%M:%S").to_string()),
     ]);
-    Delivery { event_type, form }
+    Some(Delivery { event_type, form })
 }
 
 fn exit_type_name(e: &Employee) -> &'static str {
@@ -537,6 +607,16 @@ mod tests {
             plan(r#"{"hires":2,"renames":1,"exits":1}"#),
             Ok(Plan::Kinds(vec![ChangeKind::Hire, ChangeKind::Hire, ChangeKind::Exit, ChangeKind::Rename]))
         );
+        assert_eq!(
+            plan(r#"{"leaves":1,"hires":1}"#),
+            Ok(Plan::Kinds(vec![ChangeKind::Hire, ChangeKind::Leave])),
+            "leaves come after the employee changes"
+        );
+        assert_eq!(
+            plan(r#"{"departments":2,"leaves":1,"hires":1}"#),
+            Ok(Plan::Kinds(vec![ChangeKind::Hire, ChangeKind::Leave, ChangeKind::Department, ChangeKind::Department])),
+            "departments come last"
+        );
         assert_eq!(plan(r#"{"count":3}"#), Ok(Plan::Random(3)));
         for bad in [
             "",
@@ -548,6 +628,10 @@ mod tests {
             r#"{"hires":"2"}"#,
             r#"{"hire":2}"#,
             r#"{"count":2,"moves":1}"#,
+            r#"{"count":2,"leaves":1}"#,
+            r#"{"leave":1}"#,
+            r#"{"count":2,"departments":1}"#,
+            r#"{"department":1}"#,
             r#"{"count":1001}"#,
             r#"{"hires":600,"moves":600}"#,
             r#"{"hires":1} trailing"#,
@@ -556,6 +640,14 @@ mod tests {
             assert!(!err.is_empty(), "{bad}");
         }
         assert!(plan(r#"{"hire":2}"#).unwrap_err().contains("hire"));
+    }
+
+    #[test]
+    fn random_changes_never_set_up_a_department() {
+        assert!(RANDOM_MIX.iter().all(|(kind, _)| *kind != ChangeKind::Department));
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        assert!((0..10_000).all(|_| random_kind(&mut rng) != ChangeKind::Department));
+        assert_eq!(event_type(ChangeKind::Department), None, "Keka has no department event");
     }
 
     #[test]

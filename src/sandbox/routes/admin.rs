@@ -1,7 +1,8 @@
 //! Admin endpoints under `/__sandbox`: never authenticated, rate limited, faulted or counted.
 //! They let a developer or a test inspect counters, inject faults and revoke tokens over HTTP,
 //! for the Keka API and (under `/__sandbox/keeper/`) for the Keeper SCIM node, and play the
-//! HR team (`POST /__sandbox/hr/changes`).
+//! HR team (`POST /__sandbox/hr/changes`: hires, exits, moves, renames, leave requests, new
+//! departments).
 
 use std::sync::Arc;
 
@@ -79,7 +80,7 @@ async fn info(State(app): State<Arc<AppState>>) -> Response {
                 "resetStats": "POST /__sandbox/stats/reset",
                 "faults": "GET|PUT /__sandbox/faults",
                 "revokeTokens": "POST /__sandbox/revoke-tokens",
-                "hrChanges": "POST /__sandbox/hr/changes {\"hires\":1,\"exits\":1,\"moves\":1,\"renames\":1} or {\"count\":N}",
+                "hrChanges": "POST /__sandbox/hr/changes {\"hires\":1,\"exits\":1,\"moves\":1,\"renames\":1,\"leaves\":1,\"departments\":1} or {\"count\":N} (random kinds, never departments)",
                 "keeperStats": "/__sandbox/keeper/stats",
                 "resetKeeperStats": "POST /__sandbox/keeper/stats/reset",
                 "keeperFaults": "GET|PUT /__sandbox/keeper/faults",
@@ -113,8 +114,9 @@ async fn reset_stats(State(app): State<Arc<AppState>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// Applies HR changes now: `{"hires":2,"exits":1,"moves":3,"renames":2}` (any subset) or
-/// `{"count":N}` for a random mix. Answers the applied changes; a bad body gets a 400.
+/// Applies HR changes now: `{"hires":2,"exits":1,"moves":3,"renames":2,"leaves":1,"departments":1}`
+/// (any subset) or `{"count":N}` for a random mix (never a department). Answers the applied
+/// changes; a bad body gets a 400.
 async fn hr_changes(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     let plan = match HrChangeRequest::parse(&body).and_then(|request| request.plan()) {
         Ok(plan) => plan,

@@ -1,10 +1,14 @@
-//! HR changes after generation: hires, exits, manager moves and renames, applied to a tenant
-//! in place (the caller works on its own copy; see `crate::sandbox::hr`).
+//! HR changes after generation: hires, exits, manager moves, renames, leave requests and new
+//! departments, applied to a tenant in place (the caller works on its own copy; see
+//! `crate::sandbox::hr`).
 //!
 //! Every change stamps `last_modified` of each employee whose own record changed with the
 //! instant of the change, and leaves the tenant as consistent as generation does: one root,
 //! no cycles, `depth` equal to the distance from the root, nobody reporting to a leaver,
 //! indexes and leave balances covering every employee, department heads who still work here.
+//! A leave request changes no employee record, so it stamps nobody: a `lastModified` poll
+//! must not refetch someone because they took a day off. Nor does a new department, which
+//! starts empty: it stamps only itself and its Department group.
 //!
 //! What is *not* stamped: records that only embed a copy of a changed employee. A report's
 //! `reportsTo` carries the manager's name and `l2Manager` the manager's manager; both are
@@ -13,19 +17,21 @@
 
 use std::collections::HashSet;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use rand::Rng;
 
-use super::leave::joiner_balances;
+use super::attendance::{DayType, day_type};
+use super::leave::{can_take_leave, joiner_balances, leave_note, same_day_leave_type};
 use super::names::{
     DEGREES, EXIT_REASONS, INDIAN_FEMALE, INDIAN_LAST, INTL_FEMALE, INTL_LAST, PAST_EMPLOYERS, PERSONAL_MAIL_DOMAINS,
     TERMINATION_REASONS,
 };
+use super::org::{NEW_DEPARTMENTS, department_code};
 use super::people::{given_names, mobile, random_name, street_address, years_before};
 use super::util::{digits, pick, shift, slug};
 use super::{
-    AccountStatus, CustomFieldValue, Employee, EmploymentStatus, ExitStatus, ExitType, Experience, Gender, Guid,
-    MaritalStatus, SystemGroupType, Tenant, TimeType, WorkerType,
+    AccountStatus, CustomFieldValue, Department, Employee, EmploymentStatus, ExitStatus, ExitType, Experience, Gender,
+    Group, Guid, LeaveRequest, LeaveStatus, MaritalStatus, Session, SystemGroupType, Tenant, TimeType, WorkerType,
 };
 
 /// The kinds of HR change the sandbox simulates.
@@ -41,19 +47,32 @@ pub enum ChangeKind {
     Move,
     /// A working employee's first or last name changes.
     Rename,
+    /// A working employee takes a day or two off from today, approved at once.
+    Leave,
+    /// A new, empty department is set up (also a group of the system type Department).
+    Department,
 }
 
 impl ChangeKind {
     /// Every kind, in the order explicit requests apply them.
-    pub const ALL: [ChangeKind; 4] = [ChangeKind::Hire, ChangeKind::Exit, ChangeKind::Move, ChangeKind::Rename];
+    pub const ALL: [ChangeKind; 6] = [
+        ChangeKind::Hire,
+        ChangeKind::Exit,
+        ChangeKind::Move,
+        ChangeKind::Rename,
+        ChangeKind::Leave,
+        ChangeKind::Department,
+    ];
 
-    /// Lower-case name (`hire`, `exit`, `move`, `rename`).
+    /// Lower-case name (`hire`, `exit`, `move`, `rename`, `leave`, `department`).
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Hire => "hire",
             ChangeKind::Exit => "exit",
             ChangeKind::Move => "move",
             ChangeKind::Rename => "rename",
+            ChangeKind::Leave => "leave",
+            ChangeKind::Department => "department",
         }
     }
 }
@@ -69,24 +88,35 @@ pub enum ChangeDetail {
     Move { from: usize, to: usize },
     /// The names before the change.
     Rename { first_name: String, last_name: String, display_name: String },
+    /// The new leave request, by id: later changes may insert requests before it, so an index
+    /// would not stay valid. `leave_type` indexes [`Tenant::leave_types`].
+    Leave { request: Guid, leave_type: usize, from: NaiveDate, to: NaiveDate, days: f64 },
+    /// `department`: index of the new department in [`Tenant::departments`] (new ones are
+    /// appended, so the index stays valid); its group is `Tenant::departments[department].group`.
+    Department { department: usize },
 }
 
 /// One applied change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub kind: ChangeKind,
-    /// Index into [`Tenant::employees`] of the employee the change is about.
-    pub employee: usize,
+    /// Index into [`Tenant::employees`] of the employee the change is about; `None` for a new
+    /// department, which is about nobody.
+    pub employee: Option<usize>,
     /// When it happened (UTC, the clock of the `lastModified` filter).
     pub at: NaiveDateTime,
     /// Every employee whose `last_modified` is now `at`: `employee` first, then e.g. the
-    /// reports an exit moved to another manager.
+    /// reports an exit moved to another manager. Empty for a leave request or a new
+    /// department, which change no employee record.
     pub affected: Vec<usize>,
     pub detail: ChangeDetail,
 }
 
 /// Most direct reports a move or hire gives a manager when there is a choice.
 const PREFERRED_SPAN: usize = 10;
+/// How far a leave of one or two working days may stretch over weekly offs and holidays;
+/// beyond it the office calendar is taken to have no working days left to count.
+const LEAVE_SPAN_DAYS: u32 = 14;
 
 impl Tenant {
     /// Applies one change of `kind` at `at`, drawing every choice from `rng`. `None` when the
@@ -102,6 +132,8 @@ impl Tenant {
             ChangeKind::Exit => self.exit(rng, at),
             ChangeKind::Move => self.move_employee(rng, at),
             ChangeKind::Rename => self.rename(rng, at),
+            ChangeKind::Leave => self.request_leave(rng, at),
+            ChangeKind::Department => self.add_department(rng, at),
         }
     }
 
@@ -349,7 +381,7 @@ impl Tenant {
         self.listing.insert(listed_at, index);
         Some(Change {
             kind: ChangeKind::Hire,
-            employee: index,
+            employee: Some(index),
             at,
             affected: vec![index],
             detail: ChangeDetail::Hire { manager },
@@ -422,7 +454,7 @@ impl Tenant {
         self.recompute_depths();
         Some(Change {
             kind: ChangeKind::Exit,
-            employee: who,
+            employee: Some(who),
             at,
             affected,
             detail: ChangeDetail::Exit { manager, reassigned },
@@ -511,7 +543,7 @@ impl Tenant {
             self.recompute_depths();
             return Some(Change {
                 kind: ChangeKind::Move,
-                employee: who,
+                employee: Some(who),
                 at,
                 affected: vec![who],
                 detail: ChangeDetail::Move { from, to },
@@ -555,10 +587,186 @@ impl Tenant {
         e.last_modified = at;
         Some(Change {
             kind: ChangeKind::Rename,
-            employee: who,
+            employee: Some(who),
             at,
             affected: vec![who],
             detail: ChangeDetail::Rename { first_name: previous.0, last_name: previous.1, display_name: previous.2 },
         })
+    }
+
+    /// The last day of a leave of `working_days` from `from` at the employee's office (the
+    /// count skips weekly offs and holidays, as generated requests do, so a leave starting on
+    /// a day off runs to the next working day), or `None` when the employee would not be
+    /// employed through it.
+    fn leave_end(&self, employee: usize, from: NaiveDate, working_days: u32) -> Option<NaiveDate> {
+        let e = &self.employees[employee];
+        let loc = &self.locations[e.location];
+        let calendar = &self.lookups.holiday_calendars[loc.holiday_calendar];
+        let working = |d: NaiveDate| day_type(loc, calendar, d) == DayType::WorkingDay;
+        let mut end = from;
+        let mut counted = u32::from(working(from));
+        let mut span = 0;
+        while counted < working_days {
+            end = end.succ_opt()?;
+            span += 1;
+            if span > LEAVE_SPAN_DAYS {
+                return None;
+            }
+            counted += u32::from(working(end));
+        }
+        (e.employed_on(from) && e.employed_on(end)).then_some(end)
+    }
+
+    /// Whether none of the employee's requests touches `[from, to]` (generation never lets an
+    /// employee's requests overlap, and attendance reads the first approved one of a day).
+    fn free_for_leave(&self, employee: usize, from: NaiveDate, to: NaiveDate) -> bool {
+        !self.leave_requests_of(employee).any(|r| r.overlaps(from, to))
+    }
+
+    fn request_leave<R: Rng + ?Sized>(&mut self, rng: &mut R, at: NaiveDateTime) -> Option<Change> {
+        let from = at.date();
+        let fits = |i: usize, n: u32| {
+            self.leave_end(i, from, n)
+                .filter(|&to| self.free_for_leave(i, from, to) && can_take_leave(&self.leave_balances[i], f64::from(n)))
+        };
+        let candidates: Vec<usize> =
+            (0..self.employees.len()).filter(|&i| self.is_working(i) && fits(i, 1).is_some()).collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let who = *pick(rng, &candidates);
+        // Mostly a single day, as most generated casual and sick leave is; a second day when
+        // the calendar and the balance allow it.
+        let wanted = if rng.random_bool(0.3) { 2 } else { 1 };
+        let (to, days, leave_type) = [wanted, 1].into_iter().find_map(|n| {
+            let to = fits(who, n)?;
+            let days = f64::from(n);
+            Some((to, days, same_day_leave_type(rng, &self.leave_balances[who], days)?))
+        })?;
+
+        let mut id = Guid::random(rng);
+        while self.leave_requests.iter().any(|r| r.id == id) {
+            id = Guid::random(rng);
+        }
+        let note = leave_note(rng, leave_type);
+        // Approved as it is requested: the simulated HR team is also the approver.
+        self.insert_leave_request(LeaveRequest {
+            id,
+            employee: who,
+            leave_type,
+            from_date: from,
+            to_date: to,
+            from_session: Session::FirstHalf,
+            to_session: Session::SecondHalf,
+            days,
+            requested_on: at,
+            last_action_taken_on: at,
+            note,
+            status: LeaveStatus::Approved,
+            cancel_reject_reason: None,
+        });
+        // Approved leave is consumed leave, as generation counts it.
+        let balance = self.leave_balances[who]
+            .iter_mut()
+            .find(|b| b.leave_type == leave_type)
+            .expect("the type was chosen from the employee's balances");
+        balance.consumed += days;
+        balance.available -= days;
+        Some(Change {
+            kind: ChangeKind::Leave,
+            employee: Some(who),
+            at,
+            affected: Vec::new(),
+            detail: ChangeDetail::Leave { request: id, leave_type, from, to, days },
+        })
+    }
+
+    /// Sets up a new department: a name from [`NEW_DEPARTMENTS`] no department has yet (with a
+    /// numeric suffix once they are all taken), a fresh id shared with its new Department group
+    /// (as generated departments share theirs), a `DEPT-` code no group has, and both stamped
+    /// with `at`. Nobody is moved into it and it has no head, so no employee record changes.
+    /// `None` only if the tenant has no Department group type.
+    fn add_department<R: Rng + ?Sized>(&mut self, rng: &mut R, at: NaiveDateTime) -> Option<Change> {
+        let group_type = self.group_types.iter().position(|g| g.system_group_type == SystemGroupType::Department)?;
+        let taken: HashSet<String> = self
+            .departments
+            .iter()
+            .map(|d| &d.name)
+            .chain(self.groups.iter().filter(|g| g.kind == SystemGroupType::Department).map(|g| &g.name))
+            .map(|name| name.to_lowercase())
+            .collect();
+        // Round 1 offers the pool's names as they are, round n their "<name> n".
+        let (name, row) = (1..)
+            .find_map(|round: usize| {
+                let options: Vec<(String, usize)> = NEW_DEPARTMENTS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, row)| (if round == 1 { row.0.to_owned() } else { format!("{} {round}", row.0) }, i))
+                    .filter(|(name, _)| !taken.contains(&name.to_lowercase()))
+                    .collect();
+                (!options.is_empty()).then(|| pick(rng, &options).clone())
+            })
+            .expect("finitely many departments");
+        let (_, description, parent) = NEW_DEPARTMENTS[row];
+        let parent = parent.and_then(|p| self.departments.iter().position(|d| d.name == p && !d.is_archived));
+
+        let mut id = Guid::random(rng);
+        while self.groups.iter().any(|g| g.id == id)
+            || self.departments.iter().any(|d| d.id == id)
+            || self.locations.iter().any(|l| l.id == id)
+        {
+            id = Guid::random(rng);
+        }
+        let base = department_code(&name);
+        let mut code = base.clone();
+        let mut k = 2;
+        while self.groups.iter().any(|g| g.code.eq_ignore_ascii_case(&code)) {
+            code = format!("{base}{k}");
+            k += 1;
+        }
+        self.groups.push(Group {
+            id,
+            name: name.clone(),
+            code,
+            description: description.to_owned(),
+            group_type,
+            kind: SystemGroupType::Department,
+            gl_code: None,
+            last_modified: at,
+        });
+        self.departments.push(Department {
+            id,
+            group: self.groups.len() - 1,
+            name,
+            description: description.to_owned(),
+            parent,
+            is_archived: false,
+            heads: Vec::new(),
+            last_modified: at,
+        });
+        Some(Change {
+            kind: ChangeKind::Department,
+            employee: None,
+            at,
+            affected: Vec::new(),
+            detail: ChangeDetail::Department { department: self.departments.len() - 1 },
+        })
+    }
+
+    /// Inserts a request where generation's order puts it (from date, employee, to date) and
+    /// shifts the per-employee index past it, so routes and attendance see it at once.
+    fn insert_leave_request(&mut self, request: LeaveRequest) {
+        let key = (request.from_date, request.employee, request.to_date);
+        let at = self.leave_requests.partition_point(|r| (r.from_date, r.employee, r.to_date) <= key);
+        let employee = request.employee;
+        self.leave_requests.insert(at, request);
+        for list in &mut self.index.requests_by_employee {
+            for i in list.iter_mut().filter(|i| **i >= at) {
+                *i += 1;
+            }
+        }
+        let own = &mut self.index.requests_by_employee[employee];
+        let slot = own.partition_point(|&i| i < at);
+        own.insert(slot, at);
     }
 }

@@ -1,5 +1,7 @@
 //! Leave: leave types, leave requests spread over roughly ±120 days around "today", and
-//! per-employee balances consistent with the approved requests of the current year.
+//! per-employee balances consistent with the approved requests of the current year. The
+//! helpers for a leave requested on the day serve the HR changes (`super::changes`), so a
+//! simulated request looks like a generated one.
 
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
@@ -300,6 +302,37 @@ pub(super) fn joiner_balances(types: &[LeaveType], gender: Gender) -> Vec<LeaveB
             }
         })
         .collect()
+}
+
+/// Leave types someone applies for on the day (an HR change after generation): the short-leave
+/// kinds, never loss of pay (that is what is left when balances run out) or parental leave
+/// (a day of either would look odd).
+fn short_leave(t: usize) -> bool {
+    TYPES.get(t).is_some_and(|row| matches!(row.kind, Kind::Casual | Kind::Sick | Kind::Earned | Kind::CompOff))
+}
+
+/// Whether `balances` have `days` left of any type [`same_day_leave_type`] could choose.
+pub(super) fn can_take_leave(balances: &[LeaveBalance], days: f64) -> bool {
+    balances.iter().any(|b| short_leave(b.leave_type) && b.available >= days)
+}
+
+/// A type for a leave applied for on the day, among those with `days` available, in the
+/// proportions generation uses; `None` when no balance covers `days`.
+pub(super) fn same_day_leave_type<R: Rng + ?Sized>(rng: &mut R, balances: &[LeaveBalance], days: f64) -> Option<usize> {
+    let options: Vec<usize> =
+        balances.iter().filter(|b| short_leave(b.leave_type) && b.available >= days).map(|b| b.leave_type).collect();
+    if options.is_empty() {
+        return None;
+    }
+    let weights: Vec<f64> = options.iter().map(|&t| TYPES[t].share).collect();
+    Some(options[weighted(rng, &weights)])
+}
+
+/// A note for a request of leave type `t`, as often as generated requests carry one.
+pub(super) fn leave_note<R: Rng + ?Sized>(rng: &mut R, t: usize) -> Option<String> {
+    let kind = TYPES.get(t)?.kind;
+    let pool = NOTES.iter().find(|(k, _)| *k == kind).map_or(EXIT_REASONS, |(_, notes)| notes);
+    rng.random_bool(0.85).then(|| (*pick(rng, pool)).to_owned())
 }
 
 /// Balances per employee per applicable type: accrual by the type's rules, consumption from

@@ -8,8 +8,9 @@
 //! Generation lives in the submodules: [`org`] (groups, departments, locations, titles,
 //! policies), [`people`] (employees and the manager tree), [`leave`], [`hire`]. Attendance
 //! is not stored at all: [`attendance`] computes a day on demand from `(seed, employee, date)`.
-//! After generation, [`changes`] applies HR changes (hires, exits, moves, renames) to a copy
-//! of the tenant; the running sandbox swaps the copy in (see `crate::sandbox::hr`).
+//! After generation, [`changes`] applies HR changes (hires, exits, moves, renames, leave
+//! requests, new departments) to a copy of the tenant; the running sandbox swaps the copy in
+//! (see `crate::sandbox::hr`).
 
 mod attendance;
 mod changes;
@@ -102,7 +103,8 @@ pub struct Address {
     pub zip: String,
 }
 
-/// A department (`/hris/departments`); its id equals its Department group's id.
+/// A department (`/hris/departments`); its id equals its Department group's id (also for one
+/// set up by an HR change, which adds both).
 #[derive(Debug, Clone)]
 pub struct Department {
     pub id: Guid,

@@ -239,6 +239,31 @@ const DEPARTMENTS: &[DeptRow] = &[
 /// Department index of the Human Resources department (recruiters come from here).
 pub(super) const HR_DEPARTMENT: usize = 11;
 
+/// Departments an HR change may set up after generation (`super::changes`): (name,
+/// description, parent department by name). None of them is generated; the parent is used when
+/// the tenant has it.
+pub(super) const NEW_DEPARTMENTS: &[(&str, &str, Option<&str>)] = &[
+    ("Data Platform", "Data pipelines, warehouse and ML infrastructure", Some("Engineering")),
+    ("Security Engineering", "Application and cloud security", Some("Engineering")),
+    ("Procurement", "Vendor selection, purchasing and contracts", Some("Operations")),
+    ("Internal Audit", "Independent review of controls and compliance", None),
+    ("Revenue Operations", "Sales systems, forecasting and deal desk", Some("Sales")),
+    ("Solutions Engineering", "Pre-sales technical consulting and demos", Some("Sales")),
+    ("Developer Relations", "Developer community, content and advocacy", Some("Marketing")),
+    ("Partnerships", "Channel and technology partners", None),
+    ("Learning & Development", "Training programmes and career growth", Some("Human Resources")),
+    ("Business Intelligence", "Company dashboards and reporting", Some("Data Science")),
+    ("Workplace Experience", "Offices, events and employee experience", Some("Operations")),
+    ("Technical Writing", "Product documentation and release notes", Some("Product Management")),
+];
+
+/// The group code of a department: `DEPT-` and the initials of its name, upper-cased
+/// (`Platform Engineering` → `DEPT-PE`).
+pub(super) fn department_code(name: &str) -> String {
+    let initials: String = name.split_whitespace().filter_map(|w| w.chars().next()).collect();
+    format!("DEPT-{}", initials.to_uppercase())
+}
+
 /// (name, code)
 const BUSINESS_UNITS: &[(&str, &str)] =
     &[("Product & Engineering", "BU-PE"), ("Go-To-Market", "BU-GTM"), ("Corporate Functions", "BU-CORP")];
@@ -534,9 +559,7 @@ pub(super) fn generate<R: Rng + ?Sized>(rng: &mut R, params: &TenantParams) -> O
     let departments: Vec<DeptTemplate> = DEPARTMENTS
         .iter()
         .map(|&(name, description, parent, bu, weight, cc, titles, technical, archived)| {
-            let code: String = name.split_whitespace().map(|w| &w[..1]).collect();
-            let (group, _) =
-                add_group(rng, name, &format!("DEPT-{}", code.to_uppercase()), description, dept_type, None);
+            let (group, _) = add_group(rng, name, &department_code(name), description, dept_type, None);
             DeptTemplate {
                 name,
                 description,

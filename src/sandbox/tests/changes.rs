@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::{Harness, config, today};
 use crate::sandbox::tenant::{
-    ChangeDetail, ChangeKind, EmploymentStatus, ExitStatus, SystemGroupType, Tenant, TenantParams,
+    ChangeDetail, ChangeKind, EmploymentStatus, ExitStatus, LeaveStatus, SystemGroupType, Tenant, TenantParams,
 };
 use crate::sandbox::{HrChangeRequest, RunningSandbox, SandboxConfig};
 
@@ -60,13 +60,30 @@ fn assert_consistent(t: &Tenant) {
         }
     }
     assert_eq!(t.leave_balances.len(), n);
+    let key = |r: &crate::sandbox::tenant::LeaveRequest| (r.from_date, r.employee, r.to_date);
+    assert!(t.leave_requests.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "requests in generation's order");
+    let indexed: usize = (0..n).map(|i| t.leave_requests_of(i).filter(|r| r.employee == i).count()).sum();
+    assert_eq!(indexed, t.leave_requests.len(), "every request indexed under its employee");
+    for b in t.leave_balances.iter().flatten().filter(|b| b.annual_quota > 0.0) {
+        assert!((b.accrued - b.consumed - b.available).abs() < 1e-9 && b.available >= 0.0);
+    }
     assert_eq!(t.employees.iter().map(|e| e.id).collect::<HashSet<_>>().len(), n, "unique ids");
     assert_eq!(t.employees.iter().map(|e| &e.employee_number).collect::<HashSet<_>>().len(), n, "unique numbers");
     assert_eq!(t.employees.iter().map(|e| e.email.to_lowercase()).collect::<HashSet<_>>().len(), n, "unique e-mails");
     assert!(t.employees.windows(2).all(|w| w[0].employee_number < w[1].employee_number), "sorted by number");
     for d in &t.departments {
         assert!(d.heads.iter().all(|&h| t.employees[h].employment_status == EmploymentStatus::Working));
+        // Every department is its Department group: same id and name.
+        let g = &t.groups[d.group];
+        assert_eq!((g.kind, g.id, &g.name), (SystemGroupType::Department, d.id, &d.name), "group of {}", d.name);
+        assert_eq!(t.group_types[g.group_type].system_group_type, SystemGroupType::Department);
     }
+    let department_groups = t.groups.iter().filter(|g| g.kind == SystemGroupType::Department).count();
+    assert_eq!(department_groups, t.departments.len(), "a group per department and no other Department group");
+    let names: HashSet<String> = t.departments.iter().map(|d| d.name.to_lowercase()).collect();
+    assert_eq!(names.len(), t.departments.len(), "unique department names");
+    assert_eq!(t.groups.iter().map(|g| g.id).collect::<HashSet<_>>().len(), t.groups.len(), "unique group ids");
+    assert_eq!(t.groups.iter().map(|g| &g.code).collect::<HashSet<_>>().len(), t.groups.len(), "unique group codes");
 }
 
 fn at(n: i64) -> NaiveDateTime {
@@ -81,18 +98,38 @@ fn hundreds_of_random_changes_keep_the_tenant_consistent_and_stamp_what_they_tou
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut counts: HashMap<ChangeKind, usize> = HashMap::new();
     let mut transfers = 0;
-    for step in 0..400 {
-        let kind = ChangeKind::ALL[step % 4];
+    let kinds = ChangeKind::ALL.len();
+    for step in 0..100 * kinds {
+        if step > 0 && step % 50 == 0 {
+            assert_consistent(&t);
+        }
+        let kind = ChangeKind::ALL[step % kinds];
         let stamp = at(step as i64);
         let departments: Vec<usize> = t.employees.iter().map(|e| e.department).collect();
+        let balances = t.leave_balances.clone();
         let change = t.apply_change(kind, &mut rng, stamp).expect("a 300-person tenant can take any change");
         *counts.entry(kind).or_default() += 1;
         assert_eq!(change.kind, kind);
-        assert_eq!(change.affected[0], change.employee);
+        if matches!(kind, ChangeKind::Leave | ChangeKind::Department) {
+            assert!(change.affected.is_empty());
+            assert!(t.employees.iter().all(|e| e.last_modified != stamp), "{kind:?} stamps nobody");
+        } else {
+            assert_eq!(Some(change.affected[0]), change.employee);
+        }
         for &i in &change.affected {
             assert_eq!(t.employees[i].last_modified, stamp);
         }
-        let e = &t.employees[change.employee];
+        let Some(who) = change.employee else {
+            let ChangeDetail::Department { department } = change.detail else {
+                panic!("only a department is about nobody: {change:?}")
+            };
+            assert_eq!(department, t.departments.len() - 1, "appended");
+            let d = &t.departments[department];
+            assert_eq!((d.last_modified, t.groups[d.group].last_modified), (stamp, stamp));
+            assert!(t.employees.iter().all(|e| e.department != department), "nobody in it");
+            continue;
+        };
+        let e = &t.employees[who];
         match &change.detail {
             ChangeDetail::Hire { manager } => {
                 assert_eq!(e.reports_to, Some(*manager));
@@ -109,20 +146,37 @@ fn hundreds_of_random_changes_keep_the_tenant_consistent_and_stamp_what_they_tou
             ChangeDetail::Move { from, to } => {
                 assert_ne!(from, to);
                 assert_eq!(e.reports_to, Some(*to));
-                if e.department != departments[change.employee] {
+                if e.department != departments[who] {
                     // A transfer: into the new manager's department, as an individual contributor.
                     assert_eq!(e.department, t.employees[*to].department);
-                    assert!(t.employees.iter().all(|r| r.reports_to != Some(change.employee)));
+                    assert!(t.employees.iter().all(|r| r.reports_to != Some(who)));
                     transfers += 1;
                 }
             }
             ChangeDetail::Rename { display_name, .. } => assert_ne!(&e.display_name, display_name),
-        }
-        if step % 50 == 49 {
-            assert_consistent(&t);
+            ChangeDetail::Leave { request, leave_type, from, to, days } => {
+                assert_eq!(e.employment_status, EmploymentStatus::Working);
+                assert_eq!(*from, stamp.date());
+                assert!(*days == 1.0 || *days == 2.0, "{days}");
+                assert!(e.employed_on(*to));
+                let r = t.leave_requests_of(who).find(|r| r.id == *request).expect("indexed");
+                assert_eq!((r.from_date, r.to_date, r.leave_type, r.days), (*from, *to, *leave_type, *days));
+                assert_eq!(r.status, LeaveStatus::Approved);
+                let own = t.leave_requests_of(who).filter(|o| o.overlaps(*from, *to)).count();
+                assert_eq!(own, 1, "no other request of theirs on those days");
+                assert_eq!(t.leave_requests.iter().filter(|o| o.id == *request).count(), 1, "a fresh id");
+                let balance = |all: &[Vec<crate::sandbox::tenant::LeaveBalance>]| {
+                    let b = all[who].iter().find(|b| b.leave_type == *leave_type).unwrap();
+                    (b.consumed, b.available)
+                };
+                let (consumed, available) = balance(&balances);
+                assert_eq!(balance(&t.leave_balances), (consumed + days, available - days));
+            }
+            ChangeDetail::Department { .. } => unreachable!("about nobody, handled above"),
         }
     }
     assert_consistent(&t);
+    assert_eq!(counts.len(), kinds);
     assert_eq!(t.employees.len(), before + 100);
     assert!(counts.values().all(|&n| n == 100));
     assert!(transfers > 0, "some moves cross departments");
@@ -141,6 +195,46 @@ fn a_tenant_of_one_takes_only_hires_and_renames() {
     assert!(t.apply_change(ChangeKind::Rename, &mut rng, at(1)).is_some());
     assert!(t.apply_change(ChangeKind::Hire, &mut rng, at(2)).is_some());
     assert_eq!(t.employees[1].reports_to, Some(0));
+    assert_consistent(&t);
+}
+
+#[test]
+fn new_departments_take_unused_names_before_numbered_ones_and_touch_no_employee() {
+    let mut t =
+        Tenant::generate(TenantParams { seed: 5, employees: 40, today: today(), location_ids_match_groups: false });
+    let generated: HashSet<String> = t.departments.iter().map(|d| d.name.clone()).collect();
+    let (departments, groups) = (t.departments.len(), t.groups.len());
+    let employees: Vec<(String, NaiveDateTime, usize)> =
+        t.employees.iter().map(|e| (e.display_name.clone(), e.last_modified, e.department)).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let mut suffixes = Vec::new();
+    for n in 0..40 {
+        let change = t.apply_change(ChangeKind::Department, &mut rng, at(n)).expect("a department needs nobody");
+        assert_eq!((change.kind, change.employee, change.affected.len()), (ChangeKind::Department, None, 0));
+        let ChangeDetail::Department { department } = change.detail else { panic!("{change:?}") };
+        let d = &t.departments[department];
+        assert!(!generated.contains(&d.name), "{} is generated", d.name);
+        assert!(d.heads.is_empty() && !d.is_archived, "{d:?}");
+        assert_eq!(d.last_modified, at(n));
+        assert!(d.parent.is_none_or(|p| p < departments), "a generated parent, if any");
+        let g = &t.groups[d.group];
+        assert_eq!((g.id, &g.name, g.kind, g.last_modified), (d.id, &d.name, SystemGroupType::Department, at(n)));
+        assert!(g.code.starts_with("DEPT-"), "{}", g.code);
+        assert_eq!(g.id.to_string().len(), t.departments[0].id.to_string().len(), "the same id format");
+        // `<pool name> <n>` only once the pool is used up, and round by round.
+        let suffix = d.name.rsplit_once(' ').and_then(|(_, n)| n.parse::<u32>().ok()).unwrap_or(1);
+        if suffix > 1 {
+            let base = d.name.rsplit_once(' ').unwrap().0;
+            assert!(t.departments.iter().any(|o| o.name == base), "{} before {base}", d.name);
+        }
+        suffixes.push(suffix);
+    }
+    assert!(suffixes.windows(2).all(|w| w[0] <= w[1]), "{suffixes:?}");
+    assert!(suffixes.contains(&1) && suffixes.contains(&3), "{suffixes:?}");
+    assert_eq!((t.departments.len(), t.groups.len()), (departments + 40, groups + 40));
+    let after: Vec<(String, NaiveDateTime, usize)> =
+        t.employees.iter().map(|e| (e.display_name.clone(), e.last_modified, e.department)).collect();
+    assert_eq!(after, employees, "no employee record changed");
     assert_consistent(&t);
 }
 
@@ -394,6 +488,193 @@ async fn a_rename_changes_the_names() {
 }
 
 #[tokio::test]
+async fn a_leave_request_is_listed_approved_and_consumes_balance_without_touching_the_employee() {
+    let h = Harness::start(config()).await;
+    let employees_before = h.get_all(&format!("{EMPLOYEES}?pageSize=200")).await;
+    let balances_before = h.get_all("/api/v1/time/leavebalance?pageSize=200").await;
+    let since = client_since();
+
+    let (status, changes) = h.post_changes(&json!({"leaves": 1})).await;
+    assert_eq!(status, 200, "{changes}");
+    assert_eq!(changes.as_array().unwrap().len(), 1);
+    let c = &changes[0];
+    assert_eq!(c["kind"], "leave");
+    assert_eq!(c["eventType"], "LeaveRequested");
+    assert_eq!(c["affectedEmployeeIds"], json!([]), "no employee record changed");
+    for absent in ["reportsTo", "reassignedEmployeeIds", "previousReportsTo", "previousDisplayName"] {
+        assert!(c.get(absent).is_none(), "{absent} in {c}");
+    }
+    let id = c["employeeId"].as_str().unwrap();
+    let request_id = c["leaveRequestId"].as_str().expect("leaveRequestId");
+    let me = employees_before.iter().find(|e| e["id"] == id).expect("an existing employee");
+    assert_eq!(me["employmentStatus"], 0, "a working employee");
+    assert_eq!((&c["employeeNumber"], &c["displayName"]), (&me["employeeNumber"], &me["displayName"]));
+
+    // Listed for the day of the change (its UTC date) and for a wider window around it.
+    let day = NaiveDate::parse_from_str(&c["at"].as_str().unwrap()[..10], "%Y-%m-%d").unwrap();
+    let path = "/api/v1/time/leaverequests";
+    let (status, listed) = h.get_json(&format!("{path}?from={day}&to={day}&employeeIds={id}")).await;
+    assert_eq!(status, 200);
+    let found: Vec<&Value> = listed["data"].as_array().unwrap().iter().filter(|r| r["id"] == request_id).collect();
+    assert_eq!(found.len(), 1, "{listed}");
+    let r = found[0];
+    assert_eq!(r["employeeIdentifier"], id);
+    assert_eq!(r["employeeNumber"], c["employeeNumber"]);
+    assert_eq!(r["status"], 1, "approved");
+    assert_eq!(r["fromDate"], format!("{day}T00:00:00"));
+    let to = NaiveDate::parse_from_str(&r["toDate"].as_str().unwrap()[..10], "%Y-%m-%d").unwrap();
+    assert!(to >= day && (to - day).num_days() < 14, "{to}");
+    let selection = &r["selection"][0];
+    let days = selection["count"].as_f64().unwrap();
+    assert!(days == 1.0 || days == 2.0, "{days}");
+    let wide = h.get_all(&format!("{path}?from={}&to={}&pageSize=200", day - chrono::Days::new(10), to)).await;
+    assert_eq!(wide.iter().filter(|w| w["id"] == request_id).count(), 1);
+
+    // The balance of that type went down by the days taken; nothing else moved.
+    let leave_type = selection["leaveTypeIdentifier"].as_str().unwrap();
+    let (_, after) = h.get_json(&format!("/api/v1/time/leavebalance?employeeIds={id}")).await;
+    let before = balances_before.iter().find(|b| b["employeeIdentifier"] == id).unwrap();
+    let by_type = |item: &Value| -> HashMap<String, (f64, f64, f64)> {
+        item["leaveBalance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                let amount = |k: &str| b[k].as_f64().unwrap();
+                let key = b["leaveTypeId"].as_str().unwrap().to_owned();
+                (key, (amount("accruedAmount"), amount("consumedAmount"), amount("availableBalance")))
+            })
+            .collect()
+    };
+    let (old, mut new) = (by_type(before), by_type(&after["data"][0]));
+    let (accrued, consumed, available) = old[leave_type];
+    assert!(available >= days, "the employee had balance for it");
+    assert_eq!(new.remove(leave_type), Some((accrued, consumed + days, available - days)));
+    assert!(new.iter().all(|(t, b)| old[t] == *b), "other types unchanged");
+    let (_, types) = h.get_json("/api/v1/time/leavetypes").await;
+    let name =
+        types["data"].as_array().unwrap().iter().find(|t| t["identifier"] == leave_type).unwrap()["name"].clone();
+    assert_eq!(selection["leaveTypeName"], name);
+
+    // Not an employee change: no `lastModified` poll returns anyone, and every profile is as it was.
+    assert!(h.modified_since(&since).await.is_empty());
+    assert!(!h.modified_since(c["at"].as_str().unwrap()).await.contains(id));
+    assert_eq!(h.get_all(&format!("{EMPLOYEES}?pageSize=200")).await, employees_before);
+    assert_eq!(h.admin_stats().await["hr_changes"], 1);
+    h.shutdown().await;
+}
+
+/// `at` of a change moved by `ms` milliseconds, as a query value without an offset.
+fn at_plus(at: &Value, ms: i64) -> String {
+    let at = NaiveDateTime::parse_from_str(at.as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.3fZ").unwrap();
+    (at + chrono::TimeDelta::milliseconds(ms)).format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+}
+
+#[tokio::test]
+async fn a_new_department_is_listed_as_a_department_and_a_department_group_without_touching_employees() {
+    const DEPARTMENTS: &str = "/api/v1/hris/departments";
+    const GROUPS: &str = "/api/v1/hris/groups";
+    let h = Harness::start(config()).await;
+    let employees_before = h.get_all(&format!("{EMPLOYEES}?pageSize=200")).await;
+    let departments_before = h.get_all(&format!("{DEPARTMENTS}?pageSize=200")).await;
+    let groups_before = h.get_all(&format!("{GROUPS}?pageSize=200")).await;
+    let since = client_since();
+
+    let (status, changes) = h.post_changes(&json!({"departments": 1})).await;
+    assert_eq!(status, 200, "{changes}");
+    assert_eq!(changes.as_array().unwrap().len(), 1);
+    let c = &changes[0];
+    let keys: HashSet<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+    let expected = [
+        "kind",
+        "employeeId",
+        "employeeNumber",
+        "displayName",
+        "at",
+        "eventType",
+        "affectedEmployeeIds",
+        "departmentId",
+        "departmentName",
+    ];
+    assert_eq!(keys, HashSet::from(expected), "{c}");
+    assert_eq!(c["kind"], "department");
+    assert_eq!((&c["employeeId"], &c["employeeNumber"], &c["displayName"]), (&json!(""), &json!(""), &json!("")));
+    assert_eq!(c["eventType"], "", "Keka has no department event");
+    assert_eq!(c["affectedEmployeeIds"], json!([]), "no employee record changed");
+    let id = c["departmentId"].as_str().expect("departmentId");
+    let name = c["departmentName"].as_str().expect("departmentName");
+    assert!(!name.is_empty());
+    assert!(departments_before.iter().all(|d| d["id"] != id && d["name"] != name), "a new id and name");
+    assert_eq!(id.len(), departments_before[0]["id"].as_str().unwrap().len(), "the same id format");
+
+    // Only it changed since a moment before the change, from `at` on, and nothing after it.
+    let (status, body) = h.get_json(&format!("{DEPARTMENTS}?lastModified={since}")).await;
+    assert_eq!(status, 200);
+    let listed = body["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{body}");
+    let d = &listed[0];
+    assert_eq!((&d["id"], &d["name"]), (&json!(id), &json!(name)));
+    assert_eq!((&d["isArchived"], &d["departmentHeads"]), (&json!(false), &json!([])), "empty: no head");
+    if let Some(parent) = d["parentId"].as_str() {
+        assert!(departments_before.iter().any(|p| p["id"] == parent), "parent {parent} exists");
+    }
+    for from in [at_plus(&c["at"], -1), at_plus(&c["at"], 0), c["at"].as_str().unwrap().to_owned()] {
+        let (_, body) = h.get_json(&format!("{DEPARTMENTS}?lastModified={from}")).await;
+        assert_eq!(body["data"], json!([d]), "lastModified={from}");
+    }
+    let (_, body) = h.get_json(&format!("{DEPARTMENTS}?lastModified={}", at_plus(&c["at"], 1))).await;
+    assert_eq!(body["data"], json!([]));
+    let (_, body) = h.get_json(&format!("{DEPARTMENTS}?departmentIds={id}")).await;
+    assert_eq!(body["data"], json!([d]));
+    // Among the others in the full list, which are as they were.
+    let all = h.get_all(&format!("{DEPARTMENTS}?pageSize=200")).await;
+    assert_eq!(all.len(), departments_before.len() + 1);
+    assert_eq!(all.iter().filter(|o| o["id"] != id).cloned().collect::<Vec<_>>(), departments_before);
+    assert!(all.contains(d));
+
+    // And a group of the system type Department, with the same id, name and `lastModified`.
+    let (_, types) = h.get_json("/api/v1/hris/grouptypes").await;
+    let department_type =
+        types["data"].as_array().unwrap().iter().find(|t| t["systemGroupType"] == 2).expect("Department type")["id"]
+            .clone();
+    let (status, body) = h.get_json(&format!("{GROUPS}?lastModified={since}")).await;
+    assert_eq!(status, 200);
+    let listed = body["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{body}");
+    let g = &listed[0];
+    assert_eq!((&g["id"], &g["name"], &g["groupTypeId"]), (&json!(id), &json!(name), &department_type));
+    assert!(g["code"].as_str().is_some_and(|code| code.starts_with("DEPT-")), "{g}");
+    assert!(groups_before.iter().all(|o| o["code"] != g["code"]), "a code no group has");
+    let (_, body) = h.get_json(&format!("{GROUPS}?lastModified={}", at_plus(&c["at"], 0))).await;
+    assert_eq!(body["data"], json!([g]));
+    let (_, body) = h.get_json(&format!("{GROUPS}?lastModified={}", at_plus(&c["at"], 1))).await;
+    assert_eq!(body["data"], json!([]));
+    let department_groups = h.get_all(&format!("{GROUPS}?systemGroupTypes=2&pageSize=200")).await;
+    assert_eq!(department_groups.len(), all.len(), "a group per department");
+    assert!(department_groups.contains(g));
+    assert_eq!(h.get_all(&format!("{GROUPS}?pageSize=200")).await.len(), groups_before.len() + 1);
+
+    // Nobody belongs to it and no employee changed.
+    assert!(h.modified_since(&since).await.is_empty());
+    assert_eq!(h.get_all(&format!("{EMPLOYEES}?pageSize=200")).await, employees_before);
+
+    // More of them: new names, each listed from its own `at` on.
+    let (_, more) = h.post_changes(&json!({"departments": 2})).await;
+    let more = more.as_array().unwrap();
+    let names: HashSet<&str> =
+        more.iter().map(|m| m["departmentName"].as_str().unwrap()).chain(std::iter::once(name)).collect();
+    assert_eq!(names.len(), 3, "{more:?}");
+    let (_, body) = h.get_json(&format!("{DEPARTMENTS}?lastModified={}", at_plus(&more[1]["at"], 0))).await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(body["data"][0]["id"], more[1]["departmentId"]);
+    let (_, body) = h.get_json(&format!("{GROUPS}?lastModified={since}")).await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 3);
+    assert!(h.modified_since(&since).await.is_empty());
+    assert_eq!(h.admin_stats().await["hr_changes"], 3);
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_same_seed_gives_the_same_changes() {
     let without_time = |changes: &Value| -> Vec<Value> {
         changes
@@ -411,7 +692,7 @@ async fn the_same_seed_gives_the_same_changes() {
     for seed in [42, 42, 43] {
         let h = Harness::start(SandboxConfig { seed, ..config() }).await;
         let (_, first) = h.post_changes(&json!({"count": 12})).await;
-        let (_, second) = h.post_changes(&json!({"hires": 1, "moves": 2, "exits": 1})).await;
+        let (_, second) = h.post_changes(&json!({"hires": 1, "moves": 2, "exits": 1, "departments": 2})).await;
         let via_api = h
             .sandbox
             .apply_hr_changes(HrChangeRequest { renames: 1, ..HrChangeRequest::default() })
@@ -456,6 +737,7 @@ async fn the_admin_route_rejects_bad_bodies() {
         r#"{"hire":1}"#,
         r#"{"count":0}"#,
         r#"{"count":3,"hires":1}"#,
+        r#"{"count":3,"departments":1}"#,
         r#"{"count":100000}"#,
     ] {
         let response = h.client.post(&url).header("content-type", "application/json").body(body).send().await.unwrap();
@@ -531,14 +813,17 @@ async fn each_change_posts_a_keka_style_webhook_with_the_secret_header() {
         ..config()
     })
     .await;
-    let (status, changes) = h.post_changes(&json!({"hires": 1, "exits": 1, "moves": 1, "renames": 1})).await;
+    let (status, changes) =
+        h.post_changes(&json!({"hires": 1, "exits": 1, "moves": 1, "renames": 1, "leaves": 1})).await;
     assert_eq!(status, 200);
     let expected = [
         ("EmployeeAdded", "hire"),
         ("EmployeeExitApproved", "exit"),
         ("EmployeeUpdated", "move"),
         ("EmployeeUpdated", "rename"),
+        ("LeaveRequested", "leave"),
     ];
+    assert_eq!(changes.as_array().unwrap().len(), expected.len());
     for (change, (event_type, kind)) in changes.as_array().unwrap().iter().zip(expected) {
         assert_eq!(change["kind"], kind);
         assert_eq!(change["eventType"], event_type);
@@ -558,10 +843,22 @@ async fn each_change_posts_a_keka_style_webhook_with_the_secret_header() {
             "hire" => assert!(f.contains_key("joiningDate") && f.contains_key("reportingManager")),
             "exit" => assert!(f.contains_key("exitDate") && f.contains_key("exitReason")),
             "move" => assert_ne!(f["previousReportingManager"], f["updatedReportingManager"]),
-            _ => assert_eq!(f["previousEmployeeName"], change["previousDisplayName"].as_str().unwrap()),
+            "rename" => assert_eq!(f["previousEmployeeName"], change["previousDisplayName"].as_str().unwrap()),
+            _ => {
+                let names: Vec<&str> = hook.form.keys().map(String::as_str).collect();
+                for key in ["leaveType", "fromDate", "toDate"] {
+                    assert!(f.get(key).is_some_and(|v| !v.is_empty()), "{key} in {names:?}");
+                }
+                // Keka's webhook date format, starting on the day of the change.
+                let day = NaiveDate::parse_from_str(&change["at"].as_str().unwrap()[..10], "%Y-%m-%d").unwrap();
+                assert_eq!(f["fromDate"], day.format("%b %d, %Y").to_string());
+                let to = NaiveDate::parse_from_str(&f["toDate"], "%b %d, %Y").expect("toDate as `Mar 01, 2023`");
+                assert!(to >= day);
+                assert_eq!(f.len(), 10, "no employee-change fields: {names:?}");
+            }
         }
     }
-    wait_for(&h.sandbox, "4 webhooks counted", |s| s.webhooks_sent == 4).await;
+    wait_for(&h.sandbox, "5 webhooks counted", |s| s.webhooks_sent == 5).await;
     assert_eq!(h.sandbox.stats().webhooks_failed, 0);
     h.shutdown().await;
 
@@ -580,6 +877,32 @@ async fn each_change_posts_a_keka_style_webhook_with_the_secret_header() {
         assert_eq!(hook.headers.get(header).map(|v| v.to_str().unwrap()), secret);
         sandbox.shutdown().await;
     }
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_new_department_sends_no_webhook() {
+    let (url, mut rx, server) = receiver().await;
+    let h = Harness::start(SandboxConfig { webhook_url: Some(url.parse().unwrap()), ..config() }).await;
+    let (status, first) = h.post_changes(&json!({"renames": 1, "departments": 1})).await;
+    assert_eq!(status, 200);
+    let (_, second) = h.post_changes(&json!({"departments": 2})).await;
+    let (_, third) = h.post_changes(&json!({"renames": 1})).await;
+    let kinds: Vec<&Value> =
+        [&first, &second, &third].iter().flat_map(|c| c.as_array().unwrap()).map(|c| &c["kind"]).collect();
+    assert_eq!(kinds, ["rename", "department", "department", "department", "rename"]);
+    // Webhooks go out in the order of the changes: the two renames' come one after the other.
+    for rename in [&first[0], &third[0]] {
+        let hook = next_webhook(&mut rx).await;
+        assert_eq!(hook.form["eventType"], "EmployeeUpdated");
+        assert_eq!(hook.form["employeeIndentifier"], rename["employeeId"].as_str().unwrap());
+    }
+    wait_for(&h.sandbox, "2 webhooks counted", |s| s.webhooks_sent == 2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stats = h.sandbox.stats();
+    assert_eq!((stats.hr_changes, stats.webhooks_sent, stats.webhooks_failed), (5, 2, 0));
+    assert!(rx.try_recv().is_err(), "nothing more was sent");
+    h.shutdown().await;
     server.abort();
 }
 
