@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fleet benchmark of keka-subgraph: several replicas sharing one Redis (REDIS_URL) against one simulated Keka
 # tenant that enforces Keka's 50 requests a minute. What a simultaneous cold query costs the fleet, what it costs
-# warm and for a replica started later, the same cold burst without Redis for comparison, and warm throughput with
-# and without Redis in the same run. Prints figures; asserts nothing. See bench/README.md.
+# warm and for a replica started later, what keeping it fresh costs and how soon a change shows at every replica,
+# the same cold burst without Redis for comparison, and warm throughput with and without Redis in the same run. Prints figures; asserts nothing. See bench/README.md.
 #
 #   bench/fleet.sh                                                # 10,000 employees, 3 replicas, 10 s per load run
 #   BENCH_FLEET_EMPLOYEES=1000 BENCH_DURATION=3s bench/fleet.sh    # a quick one
@@ -36,6 +36,8 @@ COLD_DEADLINE=150      # REQUEST_DEADLINE_SECS with Redis: long enough for a wai
 NO_REDIS_DEADLINE=25   # REQUEST_DEADLINE_SECS without Redis: the product's default
 NO_REDIS_MAX_TIME=60   # curl --max-time without Redis, so that phase cannot hang
 ORG_QUERY='{ employees(first: 50) { nodes { id manager { id } directReports { totalCount } } } }'
+WEBHOOK_SECRET=bench-webhook-secret  # the fleet's KEKA_WEBHOOK_SECRET (phase 3b posts a webhook)
+QUIET_SECS=60                        # phase 3b's quiet minute
 
 if ! [[ $EMPLOYEES =~ ^[0-9]+$ ]] || ((EMPLOYEES < 250)); then
   echo "BENCH_FLEET_EMPLOYEES must be a number of at least 250 (Q3 uses employees 200-249)" >&2
@@ -259,7 +261,7 @@ FLEET_REDIS_URL=$REDIS_URL_OF
 FLEET_PIDS=()
 FLEET_URLS=()
 for ((r = 1; r <= REPLICAS; r++)); do
-  start_subgraph "$FLEET_SB" "$BUDGET" "fleet-replica-$r" "$COLD_DEADLINE" "$FLEET_REDIS_URL"
+  KEKA_WEBHOOK_SECRET=$WEBHOOK_SECRET start_subgraph "$FLEET_SB" "$BUDGET" "fleet-replica-$r" "$COLD_DEADLINE" "$FLEET_REDIS_URL"
   FLEET_PIDS+=("$SG_PID")
   FLEET_URLS+=("$SG_URL")
 done
@@ -284,7 +286,7 @@ P2_DETAIL=$BURST_DETAIL
 # 3. A new replica joins (empty caches, same Redis): the org query, then the whole Q4 walk.
 # ---------------------------------------------------------------------------------------------
 log "3. a new replica with Redis: the org query, then the Q4 walk"
-start_subgraph "$FLEET_SB" "$BUDGET" fleet-replica-new "$COLD_DEADLINE" "$FLEET_REDIS_URL"
+KEKA_WEBHOOK_SECRET=$WEBHOOK_SECRET start_subgraph "$FLEET_SB" "$BUDGET" fleet-replica-new "$COLD_DEADLINE" "$FLEET_REDIS_URL"
 NEW_PID=$SG_PID
 NEW_URL=$SG_URL
 P3_ROWS=()
@@ -304,6 +306,59 @@ stats_row new-q4 "$FLEET_SB"
 P3_ROWS+=("| Q4 whole org chart ($WALK_PAGES pages of \`first: 100\`, one after another; time = sum of the pages) | $KEKA | $LIMITED | $WALK_SECS s | $WALK_OK |")
 REDIS_HOLDS=$(redis_brief "$FLEET_REDIS_PORT")
 log "  new replica: org query $(jq .rate_limited "$RAW/new-org.stats.json") × 429, $(api_total "$RAW/new-org.stats.json") Keka; Q4 walk $KEKA Keka, $WALK_SECS s, $WALK_OK; Redis holds $REDIS_HOLDS"
+
+# ---------------------------------------------------------------------------------------------
+# 3b. Freshness on the same fleet (REPLICAS + 1 replicas with Redis, each with the default sync: Keka's deltas every
+# 30 s, one replica leading): what a quiet minute costs the whole fleet, then how long 10 renames among everyone
+# take to show at every replica and what that costs, by the sync interval alone and after one webhook.
+# ---------------------------------------------------------------------------------------------
+ALL_URLS=("${FLEET_URLS[@]}" "$NEW_URL")
+log "3b. freshness: a quiet ${QUIET_SECS} s, then 10 renames shown at every replica (interval alone, then a webhook)"
+sb_reset "$FLEET_SB"
+sleep "$QUIET_SECS"
+stats_row quiet "$FLEET_SB"
+P3B_ROWS=("| quiet: nothing changes for ${QUIET_SECS} s | $KEKA | $LIMITED | – | – |")
+
+# display_name_at URL ID: the employee's displayName as that replica answers it.
+display_name_at() {
+  curl -sS --max-time 10 -H 'content-type: application/json' \
+    -d "{\"query\":\"{ employee(id: \\\"$2\\\") { displayName } }\"}" "$1/graphql" | jq -r '.data.employee.displayName // empty'
+}
+
+# renames NAME WEBHOOK(yes|no): 10 renames in the sandbox, then (optionally) one webhook to replica 1; waits (at most
+# 120 s a replica) until every replica shows each renamed person's new name. Adds a row to P3B_ROWS.
+renames() {
+  local name=$1 hook=$2 changes start shown=0 i r url id want
+  sb_reset "$FLEET_SB"
+  changes=$(curl -fsS --max-time 10 -X POST -H 'content-type: application/json' -d '{"renames":10}' \
+    "$FLEET_SB/__sandbox/hr/changes")
+  echo "$changes" >"$RAW/$name.changes.json"
+  start=$EPOCHREALTIME
+  if [[ $hook == yes ]]; then
+    curl -fsS --max-time 10 -o /dev/null -X POST -H "X-Webhook-Secret: $WEBHOOK_SECRET" \
+      -d "employeeIndentifier=$(jq -r '.[0].employeeId' <<<"$changes")&eventType=EmployeeUpdated&subDomain=bench" \
+      "${FLEET_URLS[0]}/webhooks/keka"
+  fi
+  for url in "${ALL_URLS[@]}"; do
+    for ((r = 0; r < 10; r++)); do
+      id=$(jq -r ".[$r].employeeId" <<<"$changes")
+      want=$(jq -r ".[$r].displayName" <<<"$changes")
+      for ((i = 0; i < 1200; i++)); do
+        [[ "$(display_name_at "$url" "$id")" == "$want" ]] && { shown=$((shown + 1)); break; }
+        sleep 0.1
+      done
+    done
+  done
+  LAG=$(secs_since "$start")
+  stats_row "$name" "$FLEET_SB"
+  local how="by the interval alone"
+  [[ $hook == yes ]] && how="a webhook to replica 1"
+  P3B_ROWS+=("| 10 renames, $how | $KEKA | $LIMITED | $LAG s | $shown of $((10 * ${#ALL_URLS[@]})) |")
+  log "  $name: $KEKA Keka, $LIMITED × 429, every replica shows all 10 after $LAG s ($shown shown)"
+}
+renames renames-interval no
+renames renames-webhook yes
+
 FLEET_STATE=""
 for ((r = 1; r <= REPLICAS; r++)); do
   FLEET_STATE+="replica $r $(alive "${FLEET_PIDS[r - 1]}") ($(mb "$(status_kb "${FLEET_PIDS[r - 1]}" VmHWM 2>/dev/null || echo 0)") MB peak); "
@@ -414,6 +469,14 @@ done
   printf '%s\n' "${P3_ROWS[@]}"
   echo
   echo "Redis then held $REDIS_HOLDS. Processes at the end of phase 3: $FLEET_STATE."
+  echo
+  echo "## 3b. Freshness: what syncing costs the fleet, and how soon a change shows"
+  echo
+  echo "The same $((REPLICAS + 1)) replicas, each with the default sync (Keka's \`lastModified\` deltas every 30 s; with Redis one replica leads and the others apply its rounds). Lag = from the sandbox's change (or the webhook) until every replica answers every renamed person's new name (polled every 0.1 s, one replica after another); Keka requests over that time, for the whole fleet."
+  echo
+  echo "| case | Keka requests | 429s | lag (all replicas show all changes) | shown |"
+  echo "|---|---|---|---|---|"
+  printf '%s\n' "${P3B_ROWS[@]}"
   echo
   echo "## 4. The same cold burst without Redis"
   echo

@@ -58,7 +58,16 @@ pub struct ServeArgs {
     /// How long a stale org snapshot is still served while it is rebuilt, in seconds.
     #[arg(long, env = "SNAPSHOT_GRACE_SECS", default_value_t = 600)]
     pub snapshot_grace_secs: u64,
-    /// How long past its TTL a snapshot or small list is still served when Keka fails to reload it (stale-if-error), in seconds.
+    /// How long leave and attendance windows reaching into this week (and leave balances) are cached, in seconds (at
+    /// most CACHE_TTL_SECS). A leave webhook drops a person's windows at once.
+    #[arg(long, env = "CURRENT_WINDOW_TTL_SECS", default_value_t = 60)]
+    pub current_window_ttl_secs: u64,
+    /// How long leave and attendance windows that closed before this week are cached, in seconds (at least
+    /// CACHE_TTL_SECS). A leave webhook drops a person's windows at once.
+    #[arg(long, env = "PAST_WINDOW_TTL_SECS", default_value_t = 3600)]
+    pub past_window_ttl_secs: u64,
+    /// How long past its TTL any cached Keka answer (the snapshot, a list, a page, a window, an employee) is still
+    /// served, marked stale, when Keka fails to give it again (stale-if-error), in seconds.
     #[arg(long, env = "STALE_IF_ERROR_SECS", default_value_t = 3600)]
     pub stale_if_error_secs: u64,
     /// Seconds between two delta syncs of the org snapshot (Keka's `lastModified`: one request a round on a quiet
@@ -72,6 +81,10 @@ pub struct ServeArgs {
     /// clock skew and, for a tenant whose Keka time zone is west of UTC, that offset too.
     #[arg(long, env = "SYNC_OVERLAP_SECS", default_value_t = 300)]
     pub sync_overlap_secs: u64,
+    /// Seconds between two syncs of the org's small lists (groups, departments, locations, job titles, by Keka's
+    /// `lastModified`): keep it under CACHE_TTL_SECS, or they expire and reload whole between two rounds.
+    #[arg(long, env = "LIST_SYNC_INTERVAL_SECS", default_value_t = 240)]
+    pub list_sync_interval_secs: u64,
     /// The shared secret Keka's Event Trigger webhooks carry; enables `POST /webhooks/keka`. Secret: prefer the
     /// environment variable.
     #[arg(long, env = "KEKA_WEBHOOK_SECRET", hide_env_values = true)]
@@ -95,7 +108,7 @@ pub struct ServeArgs {
     /// Seed of the embedded sandbox's data.
     #[arg(long, env = "SANDBOX_SEED", default_value_t = 42)]
     pub sandbox_seed: u64,
-    /// Embedded sandbox only: org changes (hires, exits, moves, renames) its simulated HR team makes per hour.
+    /// Embedded sandbox only: changes (hires, exits, moves, renames, leave requests) its simulated HR team makes per hour.
     #[arg(long, env = "SANDBOX_CHANGES_PER_HOUR", default_value_t = 0.0)]
     pub sandbox_changes_per_hour: f64,
     /// Serve the embedded sandbox's simulated data: unset means "when there are no Keka credentials and the listen
@@ -479,7 +492,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         keka,
         keeper,
-        cache: CacheConfig { ttl: Duration::from_secs(args.cache_ttl_secs.max(1)), ..CacheConfig::default() },
+        cache: CacheConfig {
+            ttl: Duration::from_secs(args.cache_ttl_secs.max(1)),
+            current_window_ttl: Duration::from_secs(args.current_window_ttl_secs.max(1)),
+            past_window_ttl: Duration::from_secs(args.past_window_ttl_secs.max(1)),
+            ..CacheConfig::default()
+        },
         snapshot_grace: Duration::from_secs(args.snapshot_grace_secs),
         stale_if_error: Duration::from_secs(args.stale_if_error_secs),
         limits: GraphLimits {
@@ -504,6 +522,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             interval: Duration::from_secs(args.sync_interval_secs),
             full_interval: Duration::from_secs(args.full_sync_interval_secs.max(60)),
             overlap: Duration::from_secs(args.sync_overlap_secs),
+            lists_interval: Duration::from_secs(args.list_sync_interval_secs.max(1)),
             ..SyncConfig::default()
         },
         webhooks: webhook_config(args.keka_webhook_secret.clone(), &args.keka_webhook_header)?,

@@ -12,7 +12,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use futures::FutureExt as _;
 use moka::future::Cache;
 
@@ -25,7 +25,7 @@ use super::models::{
 use super::pagination::{Page, PageRequest, walk_pages};
 use tokio::time::Instant;
 
-use crate::upstream::{Freshness, Refreshing, RequestContext, as_of};
+use crate::upstream::{Freshness, Refreshing, RequestContext, as_of, serve_stale};
 
 /// How long and how much to cache.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +34,12 @@ pub struct CacheConfig {
     /// How long past the TTL the last good copy of a small list (groups, group types, departments, locations,
     /// job titles, leave types) is still served, marked stale, when reloading it fails. Zero: never.
     pub stale_if_error: Duration,
+    /// How long a window of leave or attendance that reaches into this week is kept (at most `ttl`): requests,
+    /// approvals and punches change it by the hour.
+    pub current_window_ttl: Duration,
+    /// How long a window that closed before this week is kept (at least `ttl`): it changes only by late
+    /// corrections, which a leave webhook announces.
+    pub past_window_ttl: Duration,
     /// Upper bound on cached employees (by id).
     pub max_employees: u64,
     /// Upper bound on cached list answers (pages, windows, per-job candidate lists…).
@@ -45,6 +51,8 @@ impl Default for CacheConfig {
         Self {
             ttl: Duration::from_secs(300),
             stale_if_error: Duration::ZERO,
+            current_window_ttl: Duration::from_secs(60),
+            past_window_ttl: Duration::from_secs(60 * 60),
             max_employees: 100_000,
             max_lists: 10_000,
         }
@@ -77,12 +85,13 @@ impl<V> Aged<V> {
     }
 }
 
-/// Expires each entry when the answer behind it does, whether it is new or replaces an older one.
-struct WithItsAnswer;
+/// Expires each entry when the answer behind it does, whether it is new or replaces an older one, or (the last good
+/// copies kept for stale-if-error) that long plus an allowance.
+struct WithItsAnswer(Duration);
 
 impl<K, V> moka::Expiry<K, Aged<V>> for WithItsAnswer {
     fn expire_after_create(&self, _: &K, value: &Aged<V>, _: std::time::Instant) -> Option<Duration> {
-        Some(value.expires_in)
+        Some(value.expires_in + self.0)
     }
 
     fn expire_after_update(
@@ -92,11 +101,80 @@ impl<K, V> moka::Expiry<K, Aged<V>> for WithItsAnswer {
         _: std::time::Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        Some(value.expires_in)
+        Some(value.expires_in + self.0)
     }
 }
 
 type AgedCache<K, V> = Cache<K, Aged<V>>;
+
+/// Answers of one kind, by key: each served within its TTL, and the last good copy of each kept for the
+/// stale-if-error allowance past it, served (marked stale) only when fetching it again fails.
+struct Answers<K, V> {
+    fresh: AgedCache<K, V>,
+    /// `None` without an allowance.
+    last_good: Option<AgedCache<K, V>>,
+}
+
+impl<K, V> Clone for Answers<K, V> {
+    fn clone(&self) -> Self {
+        Self { fresh: self.fresh.clone(), last_good: self.last_good.clone() }
+    }
+}
+
+impl<K, V> Answers<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn new(name: &str, capacity: u64, stale_if_error: Duration) -> Self {
+        let last_good = (!stale_if_error.is_zero()).then(|| {
+            Cache::builder()
+                .name(name)
+                .max_capacity(capacity)
+                .expire_after(WithItsAnswer(stale_if_error))
+                .support_invalidation_closures()
+                .build()
+        });
+        let fresh = Cache::builder()
+            .name(name)
+            .max_capacity(capacity)
+            .expire_after(WithItsAnswer(Duration::ZERO))
+            .support_invalidation_closures()
+            .build();
+        Self { fresh, last_good }
+    }
+
+    async fn keep(&self, key: K, answer: &Aged<V>) {
+        if let Some(last_good) = &self.last_good {
+            last_good.insert(key, answer.clone()).await;
+        }
+    }
+
+    /// The last good copy, for when fetching it again failed (never while the work must see Keka as it is now).
+    async fn last_good(&self, key: &K) -> Option<Aged<V>> {
+        if as_of::renewing() {
+            return None;
+        }
+        self.last_good.as_ref()?.get(key).await
+    }
+
+    /// Answers held here now are fetched again when next asked for (their last good copies stay for
+    /// stale-if-error).
+    fn invalidate_all(&self) {
+        self.fresh.invalidate_all();
+    }
+
+    /// Drops the answers whose key matches and that were fetched before `before` (their last good copies stay for
+    /// stale-if-error).
+    fn invalidate_if(&self, before: Instant, matches: impl Fn(&K) -> bool + Send + Sync + 'static) {
+        let dropped = self.fresh.invalidate_entries_if(move |key, answer| answer.fetched_at < before && matches(key));
+        if let Err(error) = dropped {
+            // Only when the cache was built without invalidation closures, which `new` always enables.
+            tracing::error!(%error, "cannot invalidate cached answers; dropping them all");
+            self.fresh.invalidate_all();
+        }
+    }
+}
 
 /// One fetch of employees by id, shared by every request waiting for one of its ids: each id asked, with the
 /// employee or `None` when Keka does not know it.
@@ -111,17 +189,23 @@ type WindowKey = (Vec<String>, NaiveDate, NaiveDate);
 pub struct CachedKeka {
     client: KekaClient,
     ttl: Duration,
+    windows: WindowTtls,
+    /// When leave last changed (a leave webhook), by employee id: their windows are fetched again, past every
+    /// cache, until they are older than that.
+    leave_changed: Arc<LeaveChanges>,
     // Synchronous: looking a person up never suspends, so every look-up a resolver makes in one poll lands in the
     // same DataLoader batch (an async `get` may wait on moka's housekeeping and split a batch under load).
     employees: moka::sync::Cache<String, Aged<Shared<Employee>>>,
+    /// The last good copy of each employee, for stale-if-error (`None` without an allowance).
+    employees_last_good: Option<moka::sync::Cache<String, Aged<Shared<Employee>>>>,
     /// Ids Keka did not return when asked: not asked again within the TTL.
     unknown_employee_ids: moka::sync::Cache<String, ()>,
     /// Ids being fetched now, each with the batch fetching it: a request asking for an id already on its way
     /// (for any other request) waits for that batch instead of asking Keka again.
     employee_batches: Arc<std::sync::Mutex<HashMap<String, EmployeeBatch>>>,
-    employee_pages: AgedCache<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
-    employee_lists: AgedCache<EmployeeFilter, Shared<Vec<Shared<Employee>>>>,
-    employee_ids_by_email: AgedCache<String, Option<String>>,
+    employee_pages: Answers<(EmployeeFilter, PageRequest), Shared<Page<Shared<Employee>>>>,
+    employee_lists: Answers<EmployeeFilter, Shared<Vec<Shared<Employee>>>>,
+    employee_ids_by_email: Answers<String, Option<String>>,
     /// The small lists, each reloaded as one value: one reload at a time, stale-if-error past the TTL (the same
     /// mechanism as the org snapshot's, [`Refreshing`]). Groups have one list per filter.
     list_freshness: Freshness,
@@ -131,12 +215,12 @@ pub struct CachedKeka {
     locations: ListSource<Location>,
     job_titles: ListSource<JobTitle>,
     leave_types: ListSource<LeaveType>,
-    leave_requests: AgedCache<WindowKey, Shared<Vec<Shared<LeaveRequest>>>>,
-    leave_balances: AgedCache<Vec<String>, Shared<Vec<EmployeeLeaveBalances>>>,
-    attendance: AgedCache<WindowKey, Shared<Vec<AttendanceDay>>>,
-    jobs: AgedCache<Option<JobStatus>, Shared<Vec<Job>>>,
-    candidates: AgedCache<(String, bool), Shared<Vec<Candidate>>>,
-    preboarding: AgedCache<PreboardingFilter, Shared<Vec<PreboardingCandidate>>>,
+    leave_requests: Answers<WindowKey, Shared<Vec<Shared<LeaveRequest>>>>,
+    leave_balances: Answers<Vec<String>, Shared<Vec<EmployeeLeaveBalances>>>,
+    attendance: Answers<WindowKey, Shared<Vec<AttendanceDay>>>,
+    jobs: Answers<Option<JobStatus>, Shared<Vec<Job>>>,
+    candidates: Answers<(String, bool), Shared<Vec<Candidate>>>,
+    preboarding: Answers<PreboardingFilter, Shared<Vec<PreboardingCandidate>>>,
     /// Leave requests seen in any window, by id (Keka has no get-by-id for them).
     leave_requests_by_id: AgedCache<String, Shared<LeaveRequest>>,
     /// Candidates seen in any job's list, by id, with their job's id (Keka has no get-by-id for them).
@@ -155,7 +239,7 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    Cache::builder().name(name).max_capacity(capacity).expire_after(WithItsAnswer).build()
+    Cache::builder().name(name).max_capacity(capacity).expire_after(WithItsAnswer(Duration::ZERO)).build()
 }
 
 /// A small list of Keka's, reloaded as one value.
@@ -184,18 +268,22 @@ impl CachedKeka {
     }
 
     /// A cache lookup that loads on a miss (concurrent misses of one key share one load) and counts hits and misses.
+    /// A new answer is kept for `ttl`; when loading fails, the last good copy serves within the stale-if-error
+    /// allowance, marked stale.
     async fn through<K, V, F>(
         &self,
         name: &'static str,
-        cache: &AgedCache<K, V>,
+        answers: &Answers<K, V>,
         key: K,
+        ttl: Duration,
         load: F,
     ) -> Result<V, KekaError>
     where
-        K: Hash + Eq + Send + Sync + 'static,
+        K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
         F: Future<Output = Result<V, KekaError>>,
     {
+        let cache = &answers.fresh;
         if as_of::renewing()
             && let Some(held) = cache.get(&key).await
             && !as_of::usable(held.fetched_at)
@@ -203,19 +291,30 @@ impl CachedKeka {
             cache.invalidate(&key).await;
         }
         let missed = std::sync::atomic::AtomicBool::new(false);
-        let shared = cache.try_get_with(key, async {
+        let shared = cache.try_get_with(key.clone(), async {
             missed.store(true, std::sync::atomic::Ordering::Relaxed);
             // Boxed: the load is a whole Keka exchange, held inside moka's future inside ours.
             let (loaded, fetched_at) = Box::pin(as_of::track(load)).await;
-            Ok::<_, KekaError>(Aged::new(loaded?, fetched_at, self.ttl))
+            let answer = Aged::new(loaded?, fetched_at, ttl);
+            answers.keep(key.clone(), &answer).await;
+            Ok::<_, KekaError>(answer)
         });
         // The load may be someone else's (a background snapshot walk has no deadline): wait only as long as ours.
         let result = match RequestContext::within_deadline(shared).await {
-            Ok(result) => result.map(Aged::served).map_err(unshare),
+            Ok(result) => result.map_err(unshare),
             Err(passed) => Err(KekaError::from(passed)),
         };
         self.client.metrics().cache_lookup(name, !missed.load(std::sync::atomic::Ordering::Relaxed));
-        result
+        match result {
+            Ok(answer) => Ok(answer.served()),
+            Err(error) => match answers.last_good(&key).await {
+                Some(stale) => {
+                    let age = stale.fetched_at.elapsed();
+                    Ok(serve_stale(name, stale.served(), age, &error))
+                }
+                None => Err(error),
+            },
+        }
     }
 }
 
@@ -226,52 +325,67 @@ fn unshare(error: Arc<KekaError>) -> KekaError {
 
 impl CachedKeka {
     pub fn new(client: KekaClient, config: CacheConfig) -> Self {
-        let CacheConfig { ttl, stale_if_error, max_employees, max_lists } = config;
+        let CacheConfig { ttl, stale_if_error, max_employees, max_lists, .. } = config;
         let list_freshness = Freshness { ttl, grace: Duration::ZERO, stale_if_error };
         Self {
             client: client.clone(),
             ttl,
+            windows: WindowTtls {
+                current: config.current_window_ttl.min(ttl),
+                default: ttl,
+                past: config.past_window_ttl.max(ttl),
+            },
+            leave_changed: Arc::new(LeaveChanges::new(config.past_window_ttl.max(ttl))),
             employees: moka::sync::Cache::builder()
                 .name("employees")
                 .max_capacity(max_employees)
-                .expire_after(WithItsAnswer)
+                .expire_after(WithItsAnswer(Duration::ZERO))
                 .build(),
+            employees_last_good: (!stale_if_error.is_zero()).then(|| {
+                moka::sync::Cache::builder()
+                    .name("employees_last_good")
+                    .max_capacity(max_employees)
+                    .expire_after(WithItsAnswer(stale_if_error))
+                    .build()
+            }),
             unknown_employee_ids: moka::sync::Cache::builder()
                 .name("unknown_employee_ids")
                 .max_capacity(max_employees)
                 .time_to_live(ttl)
                 .build(),
             employee_batches: Arc::default(),
-            employee_pages: cache("employee_pages", max_lists),
-            employee_lists: cache("employee_lists", 64),
-            employee_ids_by_email: cache("employee_ids_by_email", max_employees),
+            employee_pages: Answers::new("employee_pages", max_lists, stale_if_error),
+            employee_lists: Answers::new("employee_lists", 64, stale_if_error),
+            employee_ids_by_email: Answers::new("employee_ids_by_email", max_employees, stale_if_error),
             list_freshness,
             groups: moka::sync::Cache::builder().name("groups").max_capacity(64).build(),
             group_types: list_source("group types", &client, list_freshness, |client| async move {
                 client.group_types().await
             }),
             departments: list_source("departments", &client, list_freshness, |client| async move {
-                client.departments().await
+                client.departments(None).await
             }),
-            locations: list_source(
-                "locations",
-                &client,
-                list_freshness,
-                |client| async move { client.locations().await },
-            ),
+            locations: list_source("locations", &client, list_freshness, |client| async move {
+                client.locations(None).await
+            }),
             job_titles: list_source("job titles", &client, list_freshness, |client| async move {
-                client.job_titles().await
+                client.job_titles(None).await
             }),
             leave_types: list_source("leave types", &client, list_freshness, |client| async move {
                 client.leave_types().await
             }),
-            leave_requests: cache("leave_requests", max_lists),
-            leave_balances: cache("leave_balances", max_lists),
-            attendance: cache("attendance", max_lists),
-            jobs: cache("jobs", 16),
-            candidates: cache("candidates", max_lists),
-            preboarding: cache("preboarding", 64),
-            leave_requests_by_id: cache("leave_requests_by_id", max_employees),
+            leave_requests: Answers::new("leave_requests", max_lists, stale_if_error),
+            leave_balances: Answers::new("leave_balances", max_lists, stale_if_error),
+            attendance: Answers::new("attendance", max_lists, stale_if_error),
+            jobs: Answers::new("jobs", 16, stale_if_error),
+            candidates: Answers::new("candidates", max_lists, stale_if_error),
+            preboarding: Answers::new("preboarding", 64, stale_if_error),
+            leave_requests_by_id: Cache::builder()
+                .name("leave_requests_by_id")
+                .max_capacity(max_employees)
+                .expire_after(WithItsAnswer(Duration::ZERO))
+                .support_invalidation_closures()
+                .build(),
             candidates_by_id: cache("candidates_by_id", max_employees),
         }
     }
@@ -309,7 +423,7 @@ impl CachedKeka {
             return;
         }
         for employee in changed {
-            self.employees.insert(employee.id.clone(), Aged::new(employee.clone(), Some(at), self.ttl));
+            self.remember_employee(employee.clone(), Some(at));
             self.unknown_employee_ids.invalidate(&employee.id);
         }
         self.forget_employee_lists();
@@ -368,6 +482,46 @@ impl CachedKeka {
         }
     }
 
+    /// Brings each of the org's small lists held here up to date with Keka's changes since `since` (`lastModified`),
+    /// dating them `at`: the changed items replace those with their ids, new ones join. A list whose date is older
+    /// than `since` would miss what changed in between, and expires instead (the next look reloads it whole); group
+    /// types have no `lastModified` and keep their TTL. Deletions do not show in a delta: the full walk's reload
+    /// ([`Self::renew_org_lists`]) catches them. Returns how many items changed.
+    pub async fn sync_org_lists(&self, since: DateTime<Utc>, at: Instant) -> Result<usize, KekaError> {
+        let client = &self.client;
+        let filters: Vec<(GroupFilter, ListSource<Group>)> =
+            self.groups.iter().map(|(filter, source)| (GroupFilter::clone(&filter), source)).collect();
+        let groups = futures::future::try_join_all(filters.iter().map(|(filter, source)| {
+            let filter = GroupFilter { last_modified: Some(super::models::KekaDate(since)), ..filter.clone() };
+            amend_list(source, since, at, |group| &group.id, async move { client.groups(&filter).await })
+        }));
+        let (groups, departments, locations, titles) = futures::try_join!(
+            groups,
+            amend_list(&self.departments, since, at, |department| &department.id, client.departments(Some(since))),
+            amend_list(&self.locations, since, at, |location| &location.id, client.locations(Some(since))),
+            amend_list(&self.job_titles, since, at, |title| &title.id, client.job_titles(Some(since))),
+        )?;
+        Ok(groups.into_iter().sum::<usize>() + departments + locations + titles)
+    }
+
+    /// How many people Keka lists now (its `totalRecords` on a page of one, asked past every cache): the sync's
+    /// check that the snapshot has not drifted. `None` when Keka does not say.
+    pub async fn employee_count(&self) -> Result<Option<u64>, KekaError> {
+        let one = PageRequest::new(1, 1);
+        let everyone = EmployeeFilter::default();
+        let page = as_of::renewed_since(Instant::now(), self.client.employees_page(&everyone, one)).await?;
+        Ok(page.total_records)
+    }
+
+    /// The oldest date among the org's small lists held here that sync by `lastModified`: what they are all up to
+    /// date with. `None` when none is held.
+    pub fn org_lists_synced_to(&self) -> Option<DateTime<Utc>> {
+        let mut ages: Vec<Duration> = self.groups.iter().filter_map(|(_, source)| source.age()).collect();
+        ages.extend([self.departments.age(), self.locations.age(), self.job_titles.age()].into_iter().flatten());
+        let oldest = ages.into_iter().max()?;
+        Some(Utc::now() - chrono::TimeDelta::from_std(oldest).unwrap_or(chrono::TimeDelta::MAX))
+    }
+
     /// The uncached client underneath (for counters and readiness checks).
     pub fn client(&self) -> &KekaClient {
         &self.client
@@ -379,10 +533,39 @@ impl CachedKeka {
         let mut shared = Vec::with_capacity(employees.len());
         for employee in employees {
             let employee = Arc::new(employee);
-            self.employees.insert(employee.id.clone(), Aged::new(employee.clone(), fetched_at, self.ttl));
+            self.remember_employee(employee.clone(), fetched_at);
             shared.push(employee);
         }
         shared
+    }
+
+    fn remember_employee(&self, employee: Shared<Employee>, fetched_at: Option<Instant>) {
+        let aged = Aged::new(employee, fetched_at, self.ttl);
+        if let Some(last_good) = &self.employees_last_good {
+            last_good.insert(aged.value.id.clone(), aged.clone());
+        }
+        self.employees.insert(aged.value.id.clone(), aged);
+    }
+
+    /// When fetching `missing` failed: their last good copies, if every one of them has one, served stale with
+    /// those already `found`. An id without one fails the whole look-up: answering it "unknown" would be a lie.
+    fn stale_employees(
+        &self,
+        mut found: HashMap<String, Shared<Employee>>,
+        missing: &[String],
+        error: KekaError,
+    ) -> Result<HashMap<String, Shared<Employee>>, KekaError> {
+        let Some(last_good) = self.employees_last_good.as_ref().filter(|_| !as_of::renewing()) else {
+            return Err(error);
+        };
+        let mut oldest = None::<Instant>;
+        for id in missing {
+            let Some(stale) = last_good.get(id) else { return Err(error) };
+            oldest = Some(oldest.map_or(stale.fetched_at, |oldest| oldest.min(stale.fetched_at)));
+            found.insert(id.clone(), stale.served());
+        }
+        let age = oldest.map(|oldest| oldest.elapsed()).unwrap_or_default();
+        Ok(serve_stale("employees", found, age, &error))
     }
 
     /// The employee if it is cached; never calls Keka.
@@ -414,9 +597,13 @@ impl CachedKeka {
         }
         missing.sort_unstable();
         missing.dedup();
-        let batches = self.join_or_start_batches(missing);
+        let batches = self.join_or_start_batches(missing.clone());
         // A batch may be another request's, which may have no deadline: wait only as long as ours.
-        let fetched = RequestContext::within_deadline(futures::future::try_join_all(batches)).await??;
+        let fetched = match RequestContext::within_deadline(futures::future::try_join_all(batches)).await {
+            Ok(Ok(fetched)) => fetched,
+            Ok(Err(error)) => return self.stale_employees(found, &missing, error),
+            Err(passed) => return self.stale_employees(found, &missing, KekaError::from(passed)),
+        };
         for batch in fetched {
             for (id, employee) in batch.iter() {
                 if let Some(employee) = employee {
@@ -502,7 +689,7 @@ impl CachedKeka {
         filter: &EmployeeFilter,
         page: PageRequest,
     ) -> Result<Shared<Page<Shared<Employee>>>, KekaError> {
-        self.through("employee_pages", &self.employee_pages, (filter.clone(), page), async {
+        self.through("employee_pages", &self.employee_pages, (filter.clone(), page), self.ttl, async {
             let (page, fetched_at) = as_of::track(self.client.employees_page(filter, page)).await;
             let Page { items, number, size, total_pages, total_records, has_next } = page?;
             let items = self.remember_employees(items, fetched_at);
@@ -513,7 +700,7 @@ impl CachedKeka {
 
     /// Every employee matching `filter` (a full walk); its members also fill the by-id cache.
     pub async fn all_employees(&self, filter: &EmployeeFilter) -> Result<Shared<Vec<Shared<Employee>>>, KekaError> {
-        self.through("employee_lists", &self.employee_lists, filter.clone(), async {
+        self.through("employee_lists", &self.employee_lists, filter.clone(), self.ttl, async {
             let (employees, fetched_at) = as_of::track(self.client.all_employees(filter)).await;
             Ok::<_, KekaError>(Arc::new(self.remember_employees(employees?, fetched_at)))
         })
@@ -532,7 +719,7 @@ impl CachedKeka {
     pub async fn employee_by_work_email(&self, email: &str) -> Result<Option<Shared<Employee>>, KekaError> {
         let key = email.trim().to_lowercase();
         let id = self
-            .through("employee_ids_by_email", &self.employee_ids_by_email, key.clone(), async {
+            .through("employee_ids_by_email", &self.employee_ids_by_email, key.clone(), self.ttl, async {
                 let (employee, fetched_at) = as_of::track(self.client.employee_by_work_email(&key)).await;
                 Ok::<_, KekaError>(
                     employee?.map(|employee| self.remember_employees(vec![employee], fetched_at).remove(0).id.clone()),
@@ -582,17 +769,19 @@ impl CachedKeka {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Shared<Vec<Shared<LeaveRequest>>>, KekaError> {
+        let ttl = self.windows.of(from, to, today());
         let key = (sorted(employee_ids), from, to);
-        self.through("leave_requests", &self.leave_requests, key, async {
-            let (requests, fetched_at) = as_of::track(self.client.leave_requests(employee_ids, from, to)).await;
+        let load = self.leave_changed.renewed_for(employee_ids, async {
+            let client = self.client.sharing_for(ttl);
+            let (requests, fetched_at) = as_of::track(client.leave_requests(employee_ids, from, to)).await;
             let requests: Vec<Shared<LeaveRequest>> = requests?.into_iter().map(Arc::new).collect();
             for request in &requests {
-                let aged = Aged::new(request.clone(), fetched_at, self.ttl);
+                let aged = Aged::new(request.clone(), fetched_at, ttl);
                 self.leave_requests_by_id.insert(request.id.clone(), aged).await;
             }
             Ok::<_, KekaError>(Arc::new(requests))
-        })
-        .await
+        });
+        self.through("leave_requests", &self.leave_requests, key, ttl, load).await
     }
 
     /// A leave request by id: from any window already fetched, else from everyone's requests
@@ -609,14 +798,16 @@ impl CachedKeka {
         Ok(requests.iter().find(|request| request.id == id).cloned())
     }
 
+    /// Balances move with every approval: kept as long as this week's windows.
     pub async fn leave_balances(
         &self,
         employee_ids: &[String],
     ) -> Result<Shared<Vec<EmployeeLeaveBalances>>, KekaError> {
-        self.through("leave_balances", &self.leave_balances, sorted(employee_ids), async {
-            self.client.leave_balances(employee_ids).await.map(Arc::new)
-        })
-        .await
+        let ttl = self.windows.current;
+        let load = self.leave_changed.renewed_for(employee_ids, async {
+            self.client.sharing_for(ttl).leave_balances(employee_ids).await.map(Arc::new)
+        });
+        self.through("leave_balances", &self.leave_balances, sorted(employee_ids), ttl, load).await
     }
 
     pub async fn attendance(
@@ -625,19 +816,45 @@ impl CachedKeka {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Shared<Vec<AttendanceDay>>, KekaError> {
+        let ttl = self.windows.of(from, to, today());
         let key = (sorted(employee_ids), from, to);
-        self.through("attendance", &self.attendance, key, async {
-            self.client.attendance(employee_ids, from, to).await.map(Arc::new)
-        })
-        .await
+        let load = self.leave_changed.renewed_for(employee_ids, async {
+            self.client.sharing_for(ttl).attendance(employee_ids, from, to).await.map(Arc::new)
+        });
+        self.through("attendance", &self.attendance, key, ttl, load).await
+    }
+
+    /// Someone's leave changed at `at` (a leave webhook, here or at another replica; `None`: someone this replica
+    /// cannot tell): the windows and balances held here that show them are dropped, and until they age past `at`,
+    /// fetching them again reads Keka past the fleet's cache too.
+    pub fn leave_changed(&self, employee_id: Option<&str>, at: Instant) {
+        self.leave_changed.mark(employee_id, at);
+        let shows = move |ids: &Vec<String>, id: &Option<String>| {
+            id.as_ref().is_none_or(|id| ids.is_empty() || ids.binary_search(id).is_ok())
+        };
+        let id = employee_id.map(str::to_owned);
+        let whose = id.clone();
+        self.leave_requests.invalidate_if(at, move |(ids, _, _)| shows(ids, &whose));
+        let whose = id.clone();
+        self.leave_balances.invalidate_if(at, move |ids| shows(ids, &whose));
+        let whose = id.clone();
+        self.attendance.invalidate_if(at, move |(ids, _, _)| shows(ids, &whose));
+        let dropped = self.leave_requests_by_id.invalidate_entries_if(move |_, request| {
+            request.fetched_at < at
+                && id.as_ref().is_none_or(|id| request.value.employee_identifier.as_ref() == Some(id))
+        });
+        if let Err(error) = dropped {
+            tracing::error!(%error, "cannot drop one person's leave requests; dropping them all");
+            self.leave_requests_by_id.invalidate_all();
+        }
     }
 
     pub async fn jobs(&self, status: Option<JobStatus>) -> Result<Shared<Vec<Job>>, KekaError> {
-        self.through("jobs", &self.jobs, status, async { self.client.jobs(status).await.map(Arc::new) }).await
+        self.through("jobs", &self.jobs, status, self.ttl, async { self.client.jobs(status).await.map(Arc::new) }).await
     }
 
     pub async fn candidates(&self, job_id: &str, archived: bool) -> Result<Shared<Vec<Candidate>>, KekaError> {
-        self.through("candidates", &self.candidates, (job_id.to_owned(), archived), async {
+        self.through("candidates", &self.candidates, (job_id.to_owned(), archived), self.ttl, async {
             let (candidates, fetched_at) = as_of::track(self.client.candidates(job_id, archived)).await;
             let candidates = candidates?;
             for candidate in &candidates {
@@ -672,11 +889,41 @@ impl CachedKeka {
         &self,
         filter: &PreboardingFilter,
     ) -> Result<Shared<Vec<PreboardingCandidate>>, KekaError> {
-        self.through("preboarding", &self.preboarding, filter.clone(), async {
+        self.through("preboarding", &self.preboarding, filter.clone(), self.ttl, async {
             self.client.preboarding_candidates(filter).await.map(Arc::new)
         })
         .await
     }
+}
+
+/// One list brought up to date by `changed` (its items changed since `since`); see [`CachedKeka::sync_org_lists`].
+async fn amend_list<T: Clone + Send + Sync + 'static>(
+    source: &ListSource<T>,
+    since: DateTime<Utc>,
+    at: Instant,
+    id: fn(&T) -> &String,
+    changed: impl Future<Output = Result<Vec<T>, KekaError>>,
+) -> Result<usize, KekaError> {
+    let Some((current, age)) = source.peek_with_age() else { return Ok(0) };
+    if Utc::now() - chrono::TimeDelta::from_std(age).unwrap_or(chrono::TimeDelta::MAX) < since {
+        source.expire();
+        return Ok(0);
+    }
+    let changed = changed.await?;
+    let count = changed.len();
+    let merged = (!changed.is_empty()).then(|| {
+        let mut merged = Vec::clone(&current);
+        for item in changed {
+            match merged.iter_mut().find(|known| id(known) == id(&item)) {
+                Some(known) => *known = item,
+                None => merged.push(item),
+            }
+        }
+        merged
+    });
+    // A list reloaded meanwhile is newer than this change: it stays as it is.
+    source.amend(&current, merged, Some(at)).await;
+    Ok(count)
 }
 
 /// Reloads a list if one is held (a list nobody asked for stays unloaded); false if that failed.
@@ -684,9 +931,141 @@ async fn renew_held<T: Send + Sync + 'static>(source: &ListSource<T>) -> bool {
     source.peek().is_none() || source.renew().await.is_ok()
 }
 
+/// How long windows of leave and attendance are kept, by how likely they are to change.
+#[derive(Debug, Clone, Copy)]
+struct WindowTtls {
+    current: Duration,
+    default: Duration,
+    past: Duration,
+}
+
+impl WindowTtls {
+    /// A window reaching into this week (Monday to Sunday, a day wider on each side: Keka's dates are the tenant's,
+    /// `today` is UTC's) is current; one that ended before it is past; one wholly after it is planned leave, which
+    /// changes as people plan, and keeps the default TTL.
+    fn of(&self, from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Duration {
+        let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+        let week_starts = monday - chrono::Days::new(1);
+        let week_ends = monday + chrono::Days::new(7);
+        if to < week_starts {
+            self.past
+        } else if from > week_ends {
+            self.default
+        } else {
+            self.current
+        }
+    }
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// When leave last changed, by person, as the leave webhooks said: a window showing someone whose leave changed
+/// after the window's answer was fetched is fetched again, past every cache (the fleet's too).
+struct LeaveChanges {
+    by_employee: moka::sync::Cache<String, Instant>,
+    /// The last change of anyone's (windows of everyone), and the last of someone unknown (every window).
+    anyone: std::sync::Mutex<(Option<Instant>, Option<Instant>)>,
+}
+
+impl LeaveChanges {
+    /// `kept`: longer than any window is kept; a mark older than every answer matters no more.
+    fn new(kept: Duration) -> Self {
+        Self {
+            by_employee: moka::sync::Cache::builder().max_capacity(100_000).time_to_live(kept).build(),
+            anyone: std::sync::Mutex::default(),
+        }
+    }
+
+    fn mark(&self, employee_id: Option<&str>, at: Instant) {
+        let later = |known: Option<Instant>| Some(known.map_or(at, |known| known.max(at)));
+        let mut anyone = self.anyone.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        anyone.0 = later(anyone.0);
+        match employee_id {
+            Some(id) => {
+                let known = self.by_employee.get(id);
+                self.by_employee.insert(id.to_owned(), later(known).unwrap_or(at));
+            }
+            None => anyone.1 = later(anyone.1),
+        }
+    }
+
+    /// The last change a window of these people (everyone when empty) must be newer than, if any.
+    fn since(&self, employee_ids: &[String]) -> Option<Instant> {
+        let (anyone, unknown) = *self.anyone.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let theirs = if employee_ids.is_empty() {
+            anyone
+        } else {
+            employee_ids.iter().filter_map(|id| self.by_employee.get(id)).max()
+        };
+        theirs.max(unknown)
+    }
+
+    /// `load`, made to read past every cache older than the last change to these people's leave.
+    async fn renewed_for<F: Future>(&self, employee_ids: &[String], load: F) -> F::Output {
+        match self.since(employee_ids) {
+            Some(since) => as_of::renewed_since(since, load).await,
+            None => load.await,
+        }
+    }
+}
+
 fn sorted(ids: &[String]) -> Vec<String> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_window_keeps_as_long_as_its_volatility_allows() {
+        let ttls = WindowTtls {
+            current: Duration::from_secs(60),
+            default: Duration::from_secs(300),
+            past: Duration::from_secs(3600),
+        };
+        // Saturday 5 December 2026: this week runs from Monday the 30th of November to Sunday the 6th.
+        let today = date("2026-12-05");
+        assert_eq!(ttls.of(today, today, today), ttls.current, "today");
+        assert_eq!(ttls.of(date("2026-11-30"), date("2026-12-06"), today), ttls.current, "this week");
+        assert_eq!(ttls.of(date("2026-10-01"), date("2026-12-31"), today), ttls.current, "a quarter around today");
+        // A day of slack each side: Keka's dates are the tenant's, today is UTC's.
+        assert_eq!(ttls.of(date("2026-11-01"), date("2026-11-29"), today), ttls.current, "up to last Sunday");
+        assert_eq!(ttls.of(date("2026-11-01"), date("2026-11-28"), today), ttls.past, "closed before the week");
+        assert_eq!(ttls.of(date("2026-12-07"), date("2026-12-20"), today), ttls.current, "next Monday");
+        assert_eq!(ttls.of(date("2026-12-08"), date("2026-12-20"), today), ttls.default, "planned leave");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_leave_change_renews_the_windows_that_show_that_person_and_everyone() {
+        let changes = LeaveChanges::new(Duration::from_secs(3600));
+        let ids = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
+        assert_eq!(changes.since(&ids(&["a"])), None);
+        let first = Instant::now();
+        changes.mark(Some("a"), first);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let second = Instant::now();
+        changes.mark(Some("b"), second);
+        assert_eq!(changes.since(&ids(&["a"])), Some(first));
+        assert_eq!(changes.since(&ids(&["a", "b"])), Some(second));
+        assert_eq!(changes.since(&ids(&["c"])), None, "someone else's windows stay");
+        assert_eq!(changes.since(&[]), Some(second), "everyone's window shows every change");
+        // An earlier mark heard later (another replica's, read a second on) does not move a person's back.
+        changes.mark(Some("b"), first);
+        assert_eq!(changes.since(&ids(&["b"])), Some(second));
+        // Someone unknown: every window.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let third = Instant::now();
+        changes.mark(None, third);
+        assert_eq!(changes.since(&ids(&["c"])), Some(third));
+    }
 }

@@ -50,6 +50,8 @@ pub struct PreboardingFilter {
 #[derive(Clone)]
 pub struct KekaClient {
     inner: Arc<Inner>,
+    /// How long each GET's answer is shared with the fleet (with Redis).
+    shared_for: Duration,
 }
 
 struct Inner {
@@ -58,9 +60,8 @@ struct Inner {
     tokens: TokenSource,
     pacer: Pacer,
     config: KekaConfig,
-    /// Where GET answers are shared with the fleet (with Redis), and for how long.
+    /// Where GET answers are shared with the fleet (with Redis).
     store: Store,
-    shared_for: Duration,
     requests_sent: AtomicU64,
     metrics: Arc<UpstreamMetrics>,
 }
@@ -164,11 +165,17 @@ impl KekaClient {
                 pacer,
                 config,
                 store,
-                shared_for,
                 requests_sent: AtomicU64::new(0),
                 metrics,
             }),
+            shared_for,
         })
+    }
+
+    /// This client, sharing the answers it fetches with the fleet for `ttl` (the caller's TTL for what it asks:
+    /// a window of leave that closed months ago keeps longer than this week's).
+    pub fn sharing_for(&self, ttl: Duration) -> Self {
+        Self { inner: self.inner.clone(), shared_for: ttl }
     }
 
     /// What this client counts for `/metrics`.
@@ -283,16 +290,19 @@ impl KekaClient {
         self.walk_simple("/hris/grouptypes", "hris/grouptypes").await
     }
 
-    pub async fn departments(&self) -> Result<Vec<Department>, KekaError> {
-        self.walk_simple("/hris/departments", "hris/departments").await
+    /// Every department, or (`modified_since`) those changed since then.
+    pub async fn departments(&self, modified_since: Option<DateTime<Utc>>) -> Result<Vec<Department>, KekaError> {
+        self.walk_since("/hris/departments", "hris/departments", modified_since).await
     }
 
-    pub async fn locations(&self) -> Result<Vec<Location>, KekaError> {
-        self.walk_simple("/hris/locations", "hris/locations").await
+    /// Every location, or (`modified_since`) those changed since then.
+    pub async fn locations(&self, modified_since: Option<DateTime<Utc>>) -> Result<Vec<Location>, KekaError> {
+        self.walk_since("/hris/locations", "hris/locations", modified_since).await
     }
 
-    pub async fn job_titles(&self) -> Result<Vec<JobTitle>, KekaError> {
-        self.walk_simple("/hris/jobtitles", "hris/jobtitles").await
+    /// Every job title, or (`modified_since`) those changed since then.
+    pub async fn job_titles(&self, modified_since: Option<DateTime<Utc>>) -> Result<Vec<JobTitle>, KekaError> {
+        self.walk_since("/hris/jobtitles", "hris/jobtitles", modified_since).await
     }
 
     // ---- Leave and attendance ------------------------------------------------------------
@@ -451,8 +461,28 @@ impl KekaClient {
         endpoint: &'static str,
         path: &'static str,
     ) -> Result<Vec<T>, KekaError> {
+        self.walk_since(endpoint, path, None).await
+    }
+
+    /// Walks a list, or with `modified_since` only what changed since then (Keka's `lastModified`).
+    async fn walk_since<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        path: &'static str,
+        modified_since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<T>, KekaError> {
         let size = self.inner.config.page_size;
-        walk_pages(|page| self.envelope_page(Call::get(endpoint, path).page(page), page), size).await
+        walk_pages(
+            |page| {
+                let mut call = Call::get(endpoint, path);
+                if let Some(since) = modified_since {
+                    call = call.query("lastModified", format_datetime(since));
+                }
+                self.envelope_page(call.page(page), page)
+            },
+            size,
+        )
+        .await
     }
 
     // ---- The pipeline --------------------------------------------------------------------
@@ -472,7 +502,7 @@ impl KekaClient {
             decoded = Some(decode::<T>(call.endpoint, &body)?);
             Ok::<_, KekaError>(body)
         };
-        let body = self.inner.store.answer(&call.describe(), self.inner.shared_for, fetch).instrument(span).await?;
+        let body = self.inner.store.answer(&call.describe(), self.shared_for, fetch).instrument(span).await?;
         match decoded {
             Some(value) => Ok(value),
             None => decode(call.endpoint, &body),

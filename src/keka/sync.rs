@@ -12,6 +12,9 @@
 //!   applies the rounds its snapshot lacks, reading the changes from the fleet's cache of answers, where the leader's
 //!   fetch put them ([`crate::store::SyncRound`]). A replica whose snapshot is older than the log catches up with one
 //!   delta of its own. While Redis is unreachable, each replica syncs for itself on its local share of the budget.
+//! - **The small lists** (groups, departments, locations, job titles) sync by `lastModified` too, every
+//!   [`SyncConfig::lists_interval`] ([`CachedKeka::sync_org_lists`]); the full walk reloads them whole (deletions).
+//! - **Leave** has no `lastModified`: a leave webhook drops that person's windows everywhere ([`OrgSync::leave_changed`]).
 //! - **Every view follows.** Look-ups by id answer from the snapshot first; pages, email look-ups and the small lists
 //!   held here are dropped when a round changes what they list ([`CachedKeka::absorb_changes`]).
 //!
@@ -45,6 +48,9 @@ pub struct SyncConfig {
     pub overlap: Duration,
     /// How long a nudge waits for more nudges before the round it asks for.
     pub debounce: Duration,
+    /// Between two rounds of the org's small lists (groups, departments, locations, job titles): shorter than the
+    /// cache TTL, so that they never expire while syncing.
+    pub lists_interval: Duration,
 }
 
 impl Default for SyncConfig {
@@ -54,6 +60,7 @@ impl Default for SyncConfig {
             full_interval: Duration::from_secs(24 * 60 * 60),
             overlap: Duration::from_secs(5 * 60),
             debounce: Duration::from_secs(2),
+            lists_interval: Duration::from_secs(4 * 60),
         }
     }
 }
@@ -90,8 +97,14 @@ pub struct OrgSync {
 struct FullWalks {
     /// The last full walk this replica led (or its start: a new leader does not walk at once).
     last: Instant,
-    /// A delta did not fit the snapshot: walk at the next round.
+    /// A delta did not fit the snapshot, or its count drifted twice in a row: walk at the next round.
     wanted: bool,
+    /// The last count check found the snapshot holding a different number of people than Keka lists.
+    drifted: bool,
+    /// The last round of the small lists this replica led (or its start).
+    lists: Instant,
+    /// The date of the last round of the small lists applied here, led or followed.
+    lists_until: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for OrgSync {
@@ -108,7 +121,13 @@ impl OrgSync {
             store,
             config,
             nudged: Notify::new(),
-            full: Mutex::new(FullWalks { last: Instant::now(), wanted: false }),
+            full: Mutex::new(FullWalks {
+                last: Instant::now(),
+                wanted: false,
+                drifted: false,
+                lists: Instant::now(),
+                lists_until: None,
+            }),
             applied: Mutex::new(None),
         })
     }
@@ -125,6 +144,46 @@ impl OrgSync {
         self.nudged.notify_one();
         // Whoever leads may be another replica; it takes this at its next look.
         self.store.nudge_sync(self.config.interval).await;
+    }
+
+    /// A leave webhook: someone's leave changed (`identifier`: Keka's `employeeIndentifier`, an id or an employee
+    /// number). Their windows of leave and attendance and their balances are dropped here at once, and, with
+    /// Redis, at every replica within a second ([`Self::follow_leave`]); each is fetched again from Keka, once for
+    /// the fleet. Leave has no `lastModified` to sync by: this is how a request made a minute ago shows.
+    pub async fn leave_changed(&self, identifier: Option<&str>) {
+        let snapshot = self.snapshot.peek();
+        let employee_id = identifier.and_then(|identifier| {
+            let snapshot = snapshot.as_ref()?;
+            let found = snapshot.employee(identifier).or_else(|| {
+                snapshot.employees().iter().find(|employee| employee.employee_number.as_deref() == Some(identifier))
+            });
+            found.map(|employee| employee.id.clone())
+        });
+        if employee_id.is_none() {
+            tracing::info!("a leave webhook names nobody the snapshot knows; every window of leave is fetched again");
+        }
+        self.keka.leave_changed(employee_id.as_deref(), Instant::now());
+        self.store.record_leave_change(employee_id.as_deref()).await;
+    }
+
+    /// Applies the leave changes other replicas heard of, every second, until dropped (pending at once without
+    /// Redis, where [`Self::leave_changed`] has done everything).
+    pub async fn follow_leave(self: Arc<Self>) {
+        if !self.store.is_shared() {
+            return std::future::pending().await;
+        }
+        let mut position: Option<String> = None;
+        loop {
+            if let Some(changes) = self.store.leave_changes_after(position.as_deref()).await {
+                for change in changes {
+                    // Only what was fetched before the change is dropped: a window this replica fetched since
+                    // (or the replica that heard the webhook dropped already) stays.
+                    self.keka.leave_changed(change.employee_id.as_deref(), instant_of(change.at));
+                    position = Some(change.position);
+                }
+            }
+            tokio::time::sleep(FOLLOW_POLL).await;
+        }
     }
 
     /// Syncs until dropped (pending forever when syncing is off).
@@ -185,8 +244,13 @@ impl OrgSync {
         };
         if full_due {
             let until = Utc::now();
-            if self.walk_everyone(true).await.is_some() && record {
-                self.store.record_round(&SyncRound { kind: RoundKind::Full, since: until, until, lists: false }).await;
+            if self.walk_everyone(true).await.is_some() {
+                // Deltas never show a deletion: the full walk's reload of the small lists does.
+                self.keka.renew_org_lists().await;
+                if record {
+                    let round = SyncRound { kind: RoundKind::Full, since: until, until, lists: true };
+                    self.store.record_round(&round).await;
+                }
             }
             return;
         }
@@ -219,6 +283,70 @@ impl OrgSync {
         if record {
             self.store.record_round(&SyncRound { kind: RoundKind::Delta, since, until, lists }).await;
         }
+        let lists_due = {
+            let full = self.full.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            full.lists.elapsed() >= self.config.lists_interval
+        };
+        if lists_due {
+            self.lead_lists_round(record).await;
+        }
+    }
+
+    /// A round of the small lists: what changed in each since the oldest of them (`lastModified`); and a check that
+    /// the snapshot holds as many people as Keka lists (a deletion, or a change whose `lastModified` Keka did not
+    /// move, shows no other way).
+    async fn lead_lists_round(&self, record: bool) {
+        self.full.lock().unwrap_or_else(std::sync::PoisonError::into_inner).lists = Instant::now();
+        self.check_count().await;
+        let Some(synced_to) = self.keka.org_lists_synced_to() else { return };
+        let since = synced_to - span(self.config.overlap);
+        let until = Utc::now();
+        if self.sync_lists(since, until).await && record {
+            self.store.record_round(&SyncRound { kind: RoundKind::Lists, since, until, lists: false }).await;
+        }
+    }
+
+    async fn check_count(&self) {
+        let Some(snapshot) = self.snapshot.peek() else { return };
+        let listed = match self.keka.employee_count().await {
+            Ok(Some(listed)) => listed,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::debug!(%error, "sync: cannot count Keka's employees; checking at the next round");
+                return;
+            }
+        };
+        let held = snapshot.employees().len() as u64;
+        let mut full = self.full.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (drifted, walk) = drift(full.drifted, held, listed);
+        full.drifted = drifted;
+        if walk {
+            tracing::warn!(
+                held,
+                listed,
+                "sync: the snapshot's count drifted from Keka's twice; walking everyone next round"
+            );
+            full.wanted = true;
+        }
+    }
+
+    /// Applies the small lists' changes since `since`, as they stood at `until`; false if Keka did not say.
+    async fn sync_lists(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+        match self.keka.sync_org_lists(since, instant_of(until)).await {
+            Ok(changed) => {
+                self.full.lock().unwrap_or_else(std::sync::PoisonError::into_inner).lists_until = Some(until);
+                self.keka.client().metrics().sync_round("lists", true);
+                if changed > 0 {
+                    tracing::info!(changed, "sync: applied changes to the org's small lists");
+                }
+                true
+            }
+            Err(error) => {
+                self.keka.client().metrics().sync_round("lists", false);
+                tracing::warn!(%error, "sync: Keka did not say what changed in the small lists; they age until the next round");
+                false
+            }
+        }
     }
 
     /// Walks everyone again. `fresh`: from Keka, replacing the fleet's cached pages (the leader's walk); otherwise
@@ -236,7 +364,8 @@ impl OrgSync {
             Ok(snapshot) => {
                 if fresh {
                     let mut full = self.full.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    *full = FullWalks { last: Instant::now(), wanted: false };
+                    full.last = Instant::now();
+                    full.wanted = false;
                 }
                 Some(snapshot)
             }
@@ -264,12 +393,18 @@ impl OrgSync {
         let Some((mut current, age)) = self.snapshot.peek_with_age() else { return };
         let mut synced_to = self.synced_to(&current, age);
         for round in rounds {
-            if round.until <= synced_to {
-                continue;
-            }
             match round.kind {
+                RoundKind::Lists => {
+                    if self.lists_lack(&round) && !self.sync_lists(round.since, round.until).await {
+                        return;
+                    }
+                }
+                _ if round.until <= synced_to => {}
                 RoundKind::Full => match self.walk_everyone(false).await {
                     Some(walked) => {
+                        if round.lists {
+                            self.keka.expire_org_lists();
+                        }
                         synced_to = self.snapshot.age().map_or(round.until, wall_clock_of);
                         current = walked;
                     }
@@ -301,6 +436,14 @@ impl OrgSync {
                 }
             }
         }
+    }
+
+    /// Whether the small lists held here are older than a round of them: not when a round as late was applied
+    /// here, nor when every list held was loaded after it.
+    fn lists_lack(&self, round: &SyncRound) -> bool {
+        let applied = self.full.lock().unwrap_or_else(std::sync::PoisonError::into_inner).lists_until;
+        let loaded = self.keka.org_lists_synced_to();
+        applied.max(loaded).is_none_or(|known| round.until > known)
     }
 
     /// Applies `changed` to `current`, dating the snapshot `until`; `None` if the snapshot was rebuilt meanwhile.
@@ -335,6 +478,13 @@ impl OrgSync {
     }
 }
 
+/// Whether the snapshot's count (`held`) drifts from Keka's (`listed`), and whether to walk everyone: only when it
+/// did at the check before too, since a change made between the last delta and the count drifts once, harmlessly.
+fn drift(drifted_before: bool, held: u64, listed: u64) -> (bool, bool) {
+    let drifted = held != listed;
+    (drifted && !drifted_before, drifted && drifted_before)
+}
+
 /// The wall-clock time `age` ago.
 fn wall_clock_of(age: Duration) -> DateTime<Utc> {
     Utc::now() - span(age)
@@ -348,4 +498,17 @@ fn instant_of(until: DateTime<Utc>) -> Instant {
 
 fn span(duration: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_that_drifts_twice_in_a_row_asks_for_a_walk_and_once_does_not() {
+        assert_eq!(drift(false, 100, 100), (false, false));
+        assert_eq!(drift(false, 100, 101), (true, false), "once: a hire between the delta and the count");
+        assert_eq!(drift(true, 101, 101), (false, false), "the next delta brought it");
+        assert_eq!(drift(true, 100, 99), (false, true), "twice: walk, and start counting afresh");
+    }
 }

@@ -169,7 +169,7 @@ impl Application {
                     snapshot.expire();
                     metrics.generation_changed();
                 });
-                futures::join!(generation, sync.run());
+                futures::join!(generation, sync.clone().run(), sync.follow_leave());
             })
         };
         let router = router(state, settings.max_body_bytes, settings.webhooks);

@@ -1,6 +1,8 @@
-//! `POST /webhooks/keka`: Keka's Event Trigger webhooks (employee added, updated, exit approved…), each a nudge to
-//! sync now. A webhook is never trusted as data: it only makes the next delta round come sooner (debounced, so a
-//! burst of events costs one or two rounds), and the round asks Keka what changed.
+//! `POST /webhooks/keka`: Keka's Event Trigger webhooks, each a nudge. A webhook is never trusted as data:
+//! - an employee event (added, updated, exit approved…) makes the next delta round come sooner (debounced, so a burst
+//!   of events costs one or two rounds), and the round asks Keka what changed;
+//! - a leave event (requested, approved…) drops that person's windows of leave and attendance, here and at every
+//!   replica, so the next look asks Keka ([`OrgSync::leave_changed`]).
 //!
 //! - Keka posts form fields (`employeeIndentifier`, sic, `eventType`, `subDomain`, and the event's own); JSON is
 //!   accepted too.
@@ -77,13 +79,30 @@ async fn receive(State(hooks): State<Webhooks>, headers: HeaderMap, body: Bytes)
             "expected Keka's event fields (`eventType`, `employeeIndentifier`) as a form or JSON",
         );
     };
+    if event.is_about_leave() {
+        tracing::info!(event = %event.kind, employee = event.employee.as_deref().unwrap_or(""), "Keka webhook: dropping that person's leave windows");
+        hooks.sync.leave_changed(event.employee.as_deref()).await;
+        return accepted();
+    }
     tracing::info!(event = %event.kind, employee = event.employee.as_deref().unwrap_or(""), "Keka webhook: syncing soon");
     if hooks.sync.config().is_on() {
         hooks.sync.nudge().await;
     } else {
         tracing::warn!("a Keka webhook arrived but syncing is off (SYNC_INTERVAL_SECS=0): ignored");
     }
+    accepted()
+}
+
+fn accepted() -> Response {
     (StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "accepted": true }))).into_response()
+}
+
+impl Event {
+    /// Leave requested, approved, rejected, cancelled…: Keka names its events in PascalCase (`LeaveRequested`);
+    /// spaces, underscores and case are forgiven.
+    fn is_about_leave(&self) -> bool {
+        self.kind.to_ascii_lowercase().contains("leave")
+    }
 }
 
 fn parse(body: &[u8], json: bool) -> Option<Event> {

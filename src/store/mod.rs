@@ -17,7 +17,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use self::redis::{RedisStore, SharedBudget};
-pub use self::sync_log::{RoundKind, SyncRound};
+pub use self::sync_log::{LeaveChange, RoundKind, SyncRound};
 use bytes::Bytes;
 
 use crate::upstream::{Budget, DeadlinePassed, RateLimiter};
@@ -199,6 +199,22 @@ impl Store {
         match self {
             Self::Local => false,
             Self::Redis(store) => store.take_sync_nudge().await,
+        }
+    }
+
+    /// Tells every replica that someone's leave changed (nothing to tell without Redis).
+    pub async fn record_leave_change(&self, employee_id: Option<&str>) {
+        if let Self::Redis(store) = self {
+            store.record_leave_change(employee_id).await;
+        }
+    }
+
+    /// The leave changes recorded after `position` (all that are kept, without one): empty without Redis, `None`
+    /// while it is unreachable.
+    pub async fn leave_changes_after(&self, position: Option<&str>) -> Option<Vec<LeaveChange>> {
+        match self {
+            Self::Local => Some(Vec::new()),
+            Self::Redis(store) => store.leave_changes_after(position).await,
         }
     }
 

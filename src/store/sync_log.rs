@@ -7,7 +7,9 @@
 //! - The log is a Redis stream trimmed to [`KEPT_ROUNDS`]: with the default 30 s rounds, four hours of them. A replica
 //!   whose snapshot is older than the log's first round catches up on its own (one delta of its own).
 //! - A nudge (a webhook reached some replica) is a key the leader takes at its next look, a second later at most.
-//! - Nothing secret is written: times and counts only.
+//! - Leave changes (a leave webhook reached some replica) are a second stream, which every replica reads after its
+//!   last look: each then drops that person's windows of leave and attendance.
+//! - Nothing secret is written: times, counts and employee ids only.
 
 use std::time::Duration;
 
@@ -18,6 +20,19 @@ use super::redis::RedisStore;
 
 /// Rounds kept in the log.
 const KEPT_ROUNDS: usize = 500;
+/// Leave changes kept in theirs: more than arrive between two looks of any replica.
+const KEPT_LEAVE_CHANGES: usize = 1000;
+
+/// Someone's leave changed (a leave webhook reached some replica): every replica drops that person's windows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaveChange {
+    /// Where the next look starts after.
+    pub position: String,
+    /// Keka's employee id; `None`: someone the replica that heard of it could not tell (every window then).
+    pub employee_id: Option<String>,
+    /// When it was recorded (Redis's clock).
+    pub at: DateTime<Utc>,
+}
 
 /// One sync round: Keka's changes with `lastModified` at or after `since`, as they stood at `until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +51,8 @@ pub enum RoundKind {
     Delta,
     /// A walk of everyone, as of `until` (`since` is `until`).
     Full,
+    /// Changes to the org's small lists (groups, departments, locations, job titles) since `since`.
+    Lists,
 }
 
 impl RoundKind {
@@ -43,6 +60,7 @@ impl RoundKind {
         match self {
             Self::Delta => "delta",
             Self::Full => "full",
+            Self::Lists => "lists",
         }
     }
 }
@@ -114,6 +132,44 @@ impl RedisStore {
         let taken: Option<Option<String>> = self.call("sync nudge", command.query_async(&mut connection)).await;
         taken.flatten().is_some()
     }
+
+    pub(super) async fn record_leave_change(&self, employee_id: Option<&str>) {
+        let mut connection = self.connection();
+        let mut command = redis::cmd("XADD");
+        command
+            .arg(self.sync_key("leave"))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(KEPT_LEAVE_CHANGES)
+            .arg("*")
+            .arg("employee")
+            .arg(employee_id.unwrap_or(ANYONE));
+        let _: Option<String> = self.call("leave changes", command.query_async(&mut connection)).await;
+    }
+
+    /// The leave changes recorded after `position` (all that are kept, without one), oldest first; `None` while
+    /// Redis is unreachable.
+    pub(super) async fn leave_changes_after(&self, position: Option<&str>) -> Option<Vec<LeaveChange>> {
+        let mut connection = self.connection();
+        let mut command = redis::cmd("XRANGE");
+        let start = position.map_or_else(|| "-".to_owned(), |position| format!("({position}"));
+        command.arg(self.sync_key("leave")).arg(start).arg("+");
+        let entries: Vec<(String, Vec<String>)> =
+            self.call("leave changes", command.query_async(&mut connection)).await?;
+        Some(entries.into_iter().filter_map(|(position, fields)| parse_leave_change(position, &fields)).collect())
+    }
+}
+
+/// The employee field of a leave change whose person is unknown.
+const ANYONE: &str = "*";
+
+/// A stream entry's position is `{milliseconds}-{sequence}` on Redis's clock.
+fn parse_leave_change(position: String, fields: &[String]) -> Option<LeaveChange> {
+    let millis: i64 = position.split_once('-')?.0.parse().ok()?;
+    let at = Utc.timestamp_millis_opt(millis).single()?;
+    let employee = fields.chunks(2).find(|pair| pair[0] == "employee").and_then(|pair| pair.get(1))?;
+    let employee_id = (employee != ANYONE).then(|| employee.clone());
+    Some(LeaveChange { position, employee_id, at })
 }
 
 fn parse_round(fields: &[String]) -> Option<SyncRound> {
@@ -122,6 +178,7 @@ fn parse_round(fields: &[String]) -> Option<SyncRound> {
     let kind = match field("kind")?.as_str() {
         "delta" => RoundKind::Delta,
         "full" => RoundKind::Full,
+        "lists" => RoundKind::Lists,
         _ => return None,
     };
     Some(SyncRound { kind, since: time("since")?, until: time("until")?, lists: field("lists")? == "1" })
@@ -130,6 +187,18 @@ fn parse_round(fields: &[String]) -> Option<SyncRound> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leave_change_reads_back_with_its_time_and_anyone_is_nobody_in_particular() {
+        let fields = |employee: &str| vec!["employee".to_owned(), employee.to_owned()];
+        let change = parse_leave_change("1733400000123-0".to_owned(), &fields("e-1")).unwrap();
+        assert_eq!(change.employee_id.as_deref(), Some("e-1"));
+        assert_eq!(change.at.timestamp_millis(), 1_733_400_000_123);
+        assert_eq!(change.position, "1733400000123-0");
+        assert_eq!(parse_leave_change("1-0".to_owned(), &fields(ANYONE)).unwrap().employee_id, None);
+        assert_eq!(parse_leave_change("garbage".to_owned(), &fields("e-1")), None);
+        assert_eq!(parse_leave_change("1-0".to_owned(), &[]), None);
+    }
 
     #[test]
     fn a_round_reads_back_and_an_unknown_one_is_skipped() {

@@ -15,5 +15,5 @@ pub mod retry;
 pub use metrics::UpstreamMetrics;
 pub use pacer::{Attempt, GaveUp, NoSlot, Pacer};
 pub use rate_limit::{Budget, Priority, RateLimiter, SlotTooFar};
-pub use refreshing::{Freshness, Refreshing};
+pub use refreshing::{Freshness, Refreshing, serve_stale};
 pub use request_context::{DeadlinePassed, RequestContext};

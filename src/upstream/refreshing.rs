@@ -133,16 +133,7 @@ where
         match outcome {
             Ok(value) => Ok(value),
             Err(error) => match previous.filter(|built| built.at.elapsed() < ttl + stale_if_error) {
-                Some(stale) => {
-                    RequestContext::record_stale(stale.at.elapsed());
-                    tracing::warn!(
-                        what = self.what,
-                        age_secs = stale.at.elapsed().as_secs(),
-                        %error,
-                        "rebuild failed; serving the previous one (stale-if-error)"
-                    );
-                    Ok(stale.value)
-                }
+                Some(stale) => Ok(serve_stale(self.what, stale.value, stale.at.elapsed(), &error)),
                 None => Err(error),
             },
         }
@@ -256,6 +247,19 @@ where
             Some(Built { value: value.clone(), at: fetched_at.unwrap_or_else(Instant::now) });
         Ok(value)
     }
+}
+
+/// Serves `value`, `age` old and past its TTL, because fetching it again failed with `error`: the request is marked
+/// stale (`extensions.dataFreshness`, `x-data-stale`) and the failure logged. Every stale-if-error answer, whether a
+/// rebuilt value's or a cached answer's ([`crate::keka::CachedKeka`]), is served through here.
+pub fn serve_stale<V>(what: &str, value: V, age: Duration, error: &dyn std::fmt::Display) -> V {
+    RequestContext::record_stale(age);
+    if RequestContext::first_failure_of("stale_if_error") {
+        tracing::warn!(what, age_secs = age.as_secs(), %error, "fetching again failed; serving the last good copy (stale-if-error)");
+    } else {
+        tracing::debug!(what, age_secs = age.as_secs(), %error, "fetching again failed; serving the last good copy");
+    }
+    value
 }
 
 #[cfg(test)]

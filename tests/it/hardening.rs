@@ -337,6 +337,49 @@ async fn while_keka_fails_small_lists_are_served_from_their_last_good_copy_withi
     app.stop().await;
 }
 
+#[tokio::test]
+async fn while_keka_fails_every_kind_of_cached_answer_is_served_from_its_last_good_copy_within_the_bound() {
+    // A zero TTL: every answer is past it by the second request, when Keka is down. One query reads each kind of
+    // answer held by key: an employee by id and by email, a page, one person's leave, attendance and balances,
+    // everyone's leave, jobs with their candidates, preboarding.
+    let everything = |id: &str, email: &str| {
+        format!(
+            r#"{{
+                employee(id: "{id}") {{ displayName timeoffRequests {{ id }} attendance {{ date }} leaveBalances {{ typeName available }} }}
+                employeeByEmail(email: "{email}") {{ id }}
+                employees(first: 5) {{ nodes {{ id displayName }} }}
+                timeoffRequests(first: 5) {{ nodes {{ id }} }}
+                jobs {{ id candidates(first: 3) {{ nodes {{ id }} }} }}
+                preboardingCandidates {{ id }}
+            }}"#
+        )
+    };
+    for allowance in [true, false] {
+        let app = app_reloading_everything(allowance).await;
+        let page = app.query("{ employees(first: 1) { nodes { id email } } }").await;
+        let person = &page["data"]["employees"]["nodes"][0];
+        let query = everything(person["id"].as_str().unwrap(), person["email"].as_str().unwrap());
+        let fresh = app.query(&query).await;
+        assert!(fresh.get("errors").is_none(), "{fresh}");
+        assert!(fresh["data"]["jobs"].as_array().is_some_and(|jobs| !jobs.is_empty()), "{fresh}");
+
+        app.set_keka_faults(json!({ "error_rate": 1.0 })).await;
+        let (status, headers, during) = post_with(&app, &query, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        if allowance {
+            assert!(during.get("errors").is_none(), "{during}");
+            assert_eq!(during["data"], fresh["data"]);
+            assert_eq!(during["extensions"]["dataFreshness"]["stale"], true);
+            assert!(headers.get("x-data-stale").unwrap().to_str().unwrap().starts_with("age="));
+        } else {
+            // The same outage without the allowance: the faults were met, and each is an error.
+            let codes = codes(&during);
+            assert!(!codes.is_empty() && codes.iter().all(|code| code == "UPSTREAM_UNAVAILABLE"), "{during}");
+        }
+        app.stop().await;
+    }
+}
+
 /// Every answer under a fault is JSON with coded errors only; once the fault is cleared the same query succeeds.
 async fn survives(app: &TestApp, faults: Value, allowed: &[&str]) {
     app.set_keka_faults(faults.clone()).await;
@@ -373,7 +416,12 @@ async fn keka_faults_give_coded_errors_and_the_subgraph_recovers_from_each() {
 
 #[tokio::test]
 async fn revoked_tokens_and_a_token_endpoint_outage_are_survived() {
-    let app = spawn_app_with(20, |settings| settings.cache.ttl = Duration::ZERO).await;
+    let app = spawn_app_with(20, |settings| {
+        settings.cache.ttl = Duration::ZERO;
+        // No last good copies: the outage must reach the answer, as coded errors.
+        settings.stale_if_error = Duration::ZERO;
+    })
+    .await;
     let revoke = || async {
         let url = format!("http://{}/__sandbox/revoke-tokens", app.sandbox_address);
         assert!(app.http.post(url).send().await.unwrap().status().is_success());

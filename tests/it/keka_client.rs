@@ -332,7 +332,7 @@ async fn a_4xx_is_not_retried() {
 
     let client = client(&server);
     let bad_request = client.group_types().await.unwrap_err();
-    let forbidden = client.departments().await.unwrap_err();
+    let forbidden = client.departments(None).await.unwrap_err();
 
     assert!(
         matches!(&bad_request, KekaError::Upstream { status: 400, errors, .. } if errors == &["pageSize is invalid"]),

@@ -114,9 +114,9 @@ async fn every_core_hr_endpoint_reads_end_to_end() {
     let employees = client.all_employees(&EmployeeFilter::default()).await.unwrap();
     let groups = client.groups(&GroupFilter::default()).await.unwrap();
     let group_types = client.group_types().await.unwrap();
-    let departments = client.departments().await.unwrap();
-    let locations = client.locations().await.unwrap();
-    let job_titles = client.job_titles().await.unwrap();
+    let departments = client.departments(None).await.unwrap();
+    let locations = client.locations(None).await.unwrap();
+    let job_titles = client.job_titles(None).await.unwrap();
 
     assert_eq!(employees.len(), 300);
     for employee in &employees {

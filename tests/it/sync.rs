@@ -229,3 +229,159 @@ async fn with_redis_one_replica_syncs_for_the_fleet_and_every_replica_shows_the_
     }
     sandbox.shutdown().await;
 }
+
+/// Who is out today, one person's leave today and balances, and (`other`) someone else's leave today.
+fn leave_views(employee_id: &str, other: Option<&str>) -> String {
+    let today = chrono::Utc::now().date_naive();
+    let other = other.map_or_else(String::new, |other| {
+        format!(r#"other: employee(id: "{other}") {{ timeoffRequests(from: "{today}", to: "{today}") {{ id }} }}"#)
+    });
+    format!(
+        r#"{{
+            out: timeoffRequests(from: "{today}", to: "{today}", first: 100) {{ nodes {{ id }} }}
+            person: employee(id: "{employee_id}") {{
+                timeoffRequests(from: "{today}", to: "{today}") {{ id }}
+                leaveBalances {{ typeName consumed }}
+            }}
+            {other}
+        }}"#
+    )
+}
+
+fn shows_request(views: &Value, request_id: &str) -> (bool, bool) {
+    let has = |list: &Value| list.as_array().is_some_and(|list| list.iter().any(|request| request["id"] == request_id));
+    (has(&views["data"]["out"]["nodes"]), has(&views["data"]["person"]["timeoffRequests"]))
+}
+
+async fn leave_webhook(app: &TestApp, employee_id: &str) {
+    let body = format!("employeeIndentifier={employee_id}&eventType=LeaveRequested&subDomain=acme");
+    assert_eq!(webhook(app, Some(SECRET), &body).await.status(), 202);
+}
+
+#[tokio::test]
+async fn a_leave_webhook_shows_the_new_request_at_once_in_the_windows_that_show_that_person() {
+    let app = spawn_app_with(150, syncing).await;
+    // The snapshot (it tells whom a webhook's identifier names), and who is out today, cached before anyone requests
+    // leave.
+    let org = app.query("{ employees(first: 2) { nodes { id directReports { totalCount } } } }").await;
+    assert!(org["errors"].is_null(), "{org}");
+    let everyone = leave_views("none", None);
+    assert!(app.query(&everyone).await["data"]["out"]["nodes"].is_array());
+
+    let leave = change(&hr_changes(&app, json!({ "leaves": 1 })).await, "leave").clone();
+    let (employee, request) = (leave["employeeId"].as_str().unwrap(), leave["leaveRequestId"].as_str().unwrap());
+    let other = org["data"]["employees"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["id"].as_str().unwrap())
+        .find(|id| *id != employee)
+        .unwrap();
+    // Their views, and someone else's window, which the webhook leaves alone.
+    let views = leave_views(employee, Some(other));
+    let before = app.query(&views).await;
+    assert!(before["errors"].is_null(), "{before}");
+    // That person's window was first fetched now and shows it; everyone's is cached and does not.
+    assert_eq!(shows_request(&before, request), (false, true), "{before}");
+    let cost = api_requests(&app).await;
+    assert_eq!(app.query(&views).await, before, "cached");
+    assert_eq!(api_requests(&app).await, cost);
+
+    leave_webhook(&app, employee).await;
+    let after = app.query(&views).await;
+    assert!(after["errors"].is_null(), "{after}");
+    assert_eq!(shows_request(&after, request), (true, true), "{after}");
+    // Everyone's window, that person's window and their balances: fetched again once each; the other person's
+    // window stays cached.
+    assert_eq!(api_requests(&app).await - cost, 3, "the windows that show that person, once each");
+    assert_eq!(app.query(&views).await, after);
+    assert_eq!(api_requests(&app).await - cost, 3, "and cached again");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_redis_a_leave_webhook_at_one_replica_shows_at_every_replica_for_one_fetch_a_window() {
+    let redis = RedisServer::start().await;
+    let sandbox = start_sandbox(150, |_| {}).await;
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let url = redis.url();
+        replicas.push(
+            spawn_replica(&sandbox, move |settings| {
+                syncing(settings);
+                settings.store.redis_url = Some(SecretString::from(url));
+            })
+            .await,
+        );
+    }
+    let everyone = leave_views("none", None);
+    for replica in &replicas {
+        assert!(replica.query(&everyone).await["data"]["out"]["nodes"].is_array());
+    }
+    let leave = change(&hr_changes(&replicas[0], json!({ "leaves": 1 })).await, "leave").clone();
+    let request = leave["leaveRequestId"].as_str().unwrap();
+    let shown = |views: &Value| shows_request(views, request).0;
+    for replica in &replicas {
+        assert!(!shown(&replica.query(&everyone).await), "cached at {}", replica.address);
+    }
+    let cost = sandbox.stats().total - sandbox.stats().token_requests;
+    leave_webhook(&replicas[0], leave["employeeId"].as_str().unwrap()).await;
+    for replica in &replicas {
+        let mut seen = false;
+        for _ in 0..600 {
+            if shown(&replica.query(&everyone).await) {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(seen, "replica {} shows the new request", replica.address);
+    }
+    let stats = sandbox.stats();
+    assert_eq!(stats.total - stats.token_requests, cost + 1, "one fetch of the window for the fleet: {stats:?}");
+    for replica in replicas {
+        replica.stop().await;
+    }
+    sandbox.shutdown().await;
+}
+
+const LISTS_ROUNDS: &str = "keka_subgraph_sync_rounds_total{kind=\"lists\",outcome=\"ok\"}";
+
+#[tokio::test]
+async fn the_small_lists_sync_by_last_modified_for_one_request_a_list_held_beside_a_count_check() {
+    let app = spawn_app_with(150, |settings| {
+        syncing(settings);
+        // Every round also syncs the small lists.
+        settings.sync.lists_interval = Duration::ZERO;
+    })
+    .await;
+    // The snapshot, which rounds bring up to date, and two lists held: the groups and the offices (locations).
+    let org = app.query("{ employees(first: 1) { nodes { directReports { totalCount } } } }").await;
+    assert!(org["errors"].is_null(), "{org}");
+    let lists = "{ groups { id name } offices { name } }";
+    let before = app.query(lists).await;
+    assert!(before["errors"].is_null(), "{before}");
+
+    let created = change(&hr_changes(&app, json!({ "departments": 1 })).await, "department").clone();
+    assert_eq!(app.query(lists).await, before, "held, not yet synced");
+
+    let cost = api_requests(&app).await;
+    nudge(&app).await;
+    until_counted(&app, LISTS_ROUNDS, 1).await;
+    // The employees' delta, the count check, then one delta per list held.
+    assert_eq!(
+        api_requests(&app).await - cost,
+        4,
+        "one request for the employees, one to count them, one per list held"
+    );
+    let after = app.query(lists).await;
+    let groups = after["data"]["groups"].as_array().unwrap();
+    assert!(
+        groups.iter().any(|group| group["id"] == created["departmentId"] && group["name"] == created["departmentName"]),
+        "the new department is among the groups: {after}"
+    );
+    assert_eq!(groups.len(), before["data"]["groups"].as_array().unwrap().len() + 1);
+    assert_eq!(after["data"]["offices"], before["data"]["offices"]);
+    assert_eq!(api_requests(&app).await - cost, 4, "the synced lists answer without Keka");
+    app.stop().await;
+}
