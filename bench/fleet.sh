@@ -313,11 +313,22 @@ log "  new replica: org query $(jq .rate_limited "$RAW/new-org.stats.json") × 4
 # take to show at every replica and what that costs, by the sync interval alone and after one webhook.
 # ---------------------------------------------------------------------------------------------
 ALL_URLS=("${FLEET_URLS[@]}" "$NEW_URL")
+# rounds KIND: sync rounds of that kind (delta, follow, lists, full) the replicas counted, all together.
+rounds() {
+  local url total=0 n
+  for url in "${ALL_URLS[@]}"; do
+    n=$(curl -fsS --max-time 10 "$url/metrics" | awk -v k="kind=\"$1\"" 'index($0, "keka_subgraph_sync_rounds_total{" k ",outcome=\"ok\"}") == 1 {print $2}')
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
 log "3b. freshness: a quiet ${QUIET_SECS} s, then 10 renames shown at every replica (interval alone, then a webhook)"
 sb_reset "$FLEET_SB"
+led=$(rounds delta)
+followed=$(rounds follow)
 sleep "$QUIET_SECS"
 stats_row quiet "$FLEET_SB"
-P3B_ROWS=("| quiet: nothing changes for ${QUIET_SECS} s | $KEKA | $LIMITED | – | – |")
+P3B_ROWS=("| quiet: nothing changes for ${QUIET_SECS} s ($(($(rounds delta) - led)) rounds led, $(($(rounds follow) - followed)) followed) | $KEKA | $LIMITED | – | – |")
 
 # display_name_at URL ID: the employee's displayName as that replica answers it.
 display_name_at() {

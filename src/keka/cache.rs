@@ -190,6 +190,9 @@ pub struct CachedKeka {
     client: KekaClient,
     ttl: Duration,
     windows: WindowTtls,
+    /// When the sync last took in changed people: lists of people fetched before then (here or by another replica)
+    /// are fetched again rather than served.
+    people_changed: Arc<std::sync::Mutex<Option<Instant>>>,
     /// When leave last changed (a leave webhook), by employee id: their windows are fetched again, past every
     /// cache, until they are older than that.
     leave_changed: Arc<LeaveChanges>,
@@ -336,6 +339,7 @@ impl CachedKeka {
                 past: config.past_window_ttl.max(ttl),
             },
             leave_changed: Arc::new(LeaveChanges::new(config.past_window_ttl.max(ttl))),
+            people_changed: Arc::default(),
             employees: moka::sync::Cache::builder()
                 .name("employees")
                 .max_capacity(max_employees)
@@ -426,7 +430,30 @@ impl CachedKeka {
             self.remember_employee(employee.clone(), Some(at));
             self.unknown_employee_ids.invalidate(&employee.id);
         }
+        let mut people_changed = self.people_changed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *people_changed = Some(people_changed.map_or(at, |known| known.max(at)));
+        drop(people_changed);
         self.forget_employee_lists();
+    }
+
+    /// `load`, a list of people matching `filter`, made to read past every copy older than the last change the sync
+    /// took in: the fleet's page of probationers, fetched before a hire, would otherwise lack them for its TTL. The
+    /// sync's own deltas (`modified_since`) are dated by their rounds and need no renewal.
+    fn after_people_changed<F: Future>(
+        &self,
+        filter: &EmployeeFilter,
+        load: F,
+    ) -> impl Future<Output = F::Output> + use<F> {
+        let since = *self.people_changed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let since = since.filter(|_| filter.modified_since.is_none());
+        // Boxed: the load is a whole Keka exchange, and this wrapper sits between two more futures that hold it.
+        let load = Box::pin(load);
+        async move {
+            match since {
+                Some(since) => as_of::renewed_since(since, load).await,
+                None => load.await,
+            }
+        }
     }
 
     /// Drops the pages and lists of employees (and email look-ups) held here; the fleet's copies stay.
@@ -689,22 +716,22 @@ impl CachedKeka {
         filter: &EmployeeFilter,
         page: PageRequest,
     ) -> Result<Shared<Page<Shared<Employee>>>, KekaError> {
-        self.through("employee_pages", &self.employee_pages, (filter.clone(), page), self.ttl, async {
+        let load = self.after_people_changed(filter, async {
             let (page, fetched_at) = as_of::track(self.client.employees_page(filter, page)).await;
             let Page { items, number, size, total_pages, total_records, has_next } = page?;
             let items = self.remember_employees(items, fetched_at);
             Ok::<_, KekaError>(Arc::new(Page { items, number, size, total_pages, total_records, has_next }))
-        })
-        .await
+        });
+        self.through("employee_pages", &self.employee_pages, (filter.clone(), page), self.ttl, load).await
     }
 
     /// Every employee matching `filter` (a full walk); its members also fill the by-id cache.
     pub async fn all_employees(&self, filter: &EmployeeFilter) -> Result<Shared<Vec<Shared<Employee>>>, KekaError> {
-        self.through("employee_lists", &self.employee_lists, filter.clone(), self.ttl, async {
+        let load = self.after_people_changed(filter, async {
             let (employees, fetched_at) = as_of::track(self.client.all_employees(filter)).await;
             Ok::<_, KekaError>(Arc::new(self.remember_employees(employees?, fetched_at)))
-        })
-        .await
+        });
+        self.through("employee_lists", &self.employee_lists, filter.clone(), self.ttl, load).await
     }
 
     /// Walks every employee matching `filter` through the page cache (`pageSize` = the client's
@@ -718,14 +745,14 @@ impl CachedKeka {
     /// The employee whose work email this is (case-insensitive), or `None`.
     pub async fn employee_by_work_email(&self, email: &str) -> Result<Option<Shared<Employee>>, KekaError> {
         let key = email.trim().to_lowercase();
-        let id = self
-            .through("employee_ids_by_email", &self.employee_ids_by_email, key.clone(), self.ttl, async {
-                let (employee, fetched_at) = as_of::track(self.client.employee_by_work_email(&key)).await;
-                Ok::<_, KekaError>(
-                    employee?.map(|employee| self.remember_employees(vec![employee], fetched_at).remove(0).id.clone()),
-                )
-            })
-            .await?;
+        let load = self.after_people_changed(&EmployeeFilter::default(), async {
+            let (employee, fetched_at) = as_of::track(self.client.employee_by_work_email(&key)).await;
+            Ok::<_, KekaError>(
+                employee?.map(|employee| self.remember_employees(vec![employee], fetched_at).remove(0).id.clone()),
+            )
+        });
+        let id =
+            self.through("employee_ids_by_email", &self.employee_ids_by_email, key.clone(), self.ttl, load).await?;
         match id {
             Some(id) => self.employee(&id).await,
             None => Ok(None),
@@ -1004,6 +1031,8 @@ impl LeaveChanges {
 
     /// `load`, made to read past every cache older than the last change to these people's leave.
     async fn renewed_for<F: Future>(&self, employee_ids: &[String], load: F) -> F::Output {
+        // Boxed: the load is a whole Keka exchange, held here inside the cache's future inside the resolver's.
+        let load = Box::pin(load);
         match self.since(employee_ids) {
             Some(since) => as_of::renewed_since(since, load).await,
             None => load.await,

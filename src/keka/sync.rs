@@ -256,7 +256,9 @@ impl OrgSync {
         }
         let since = self.synced_to(&current, age) - span(self.config.overlap);
         let until = Utc::now();
-        let changed = match self.keka.employees_changed_since(since).await {
+        // Boxed: a whole Keka exchange inside the sync loop's future.
+        let delta = Box::pin(self.keka.employees_changed_since(since));
+        let changed = match as_of::renewed_since(answered_after(until), delta).await {
             Ok(changed) => changed,
             Err(error) => {
                 self.keka.client().metrics().sync_round("delta", false);
@@ -332,7 +334,8 @@ impl OrgSync {
 
     /// Applies the small lists' changes since `since`, as they stood at `until`; false if Keka did not say.
     async fn sync_lists(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> bool {
-        match self.keka.sync_org_lists(since, instant_of(until)).await {
+        let lists = Box::pin(self.keka.sync_org_lists(since, instant_of(until)));
+        match as_of::renewed_since(answered_after(until), lists).await {
             Ok(changed) => {
                 self.full.lock().unwrap_or_else(std::sync::PoisonError::into_inner).lists_until = Some(until);
                 self.keka.client().metrics().sync_round("lists", true);
@@ -414,7 +417,11 @@ impl OrgSync {
                     // A round starting after the snapshot's date would leave a gap: catch up on our own instead.
                     let since =
                         if round.since <= synced_to { round.since } else { synced_to - span(self.config.overlap) };
-                    let changed = match self.keka.employees_changed_since(since).await {
+                    // The leader's answer, fetched after the round's date, and never an older one to the same
+                    // question (which would lack what changed since).
+                    let delta = Box::pin(self.keka.employees_changed_since(since));
+                    let changed = as_of::renewed_since(answered_after(round.until), delta);
+                    let changed = match changed.await {
                         Ok(changed) => changed,
                         Err(error) => {
                             self.keka.client().metrics().sync_round("follow", false);
@@ -483,6 +490,14 @@ impl OrgSync {
 fn drift(drifted_before: bool, held: u64, listed: u64) -> (bool, bool) {
     let drifted = held != listed;
     (drifted && !drifted_before, drifted && drifted_before)
+}
+
+/// The moment after which an answer to a round's question was fetched for that round (by this replica, or by the
+/// leader for its followers): a cached answer to the same question from before could lack a change. A second's
+/// allowance for the clocks of two hosts.
+fn answered_after(until: DateTime<Utc>) -> Instant {
+    let at = instant_of(until);
+    at.checked_sub(Duration::from_secs(1)).unwrap_or(at)
 }
 
 /// The wall-clock time `age` ago.

@@ -22,8 +22,10 @@ tokio::task_local! {
     static RENEWED_SINCE: Instant;
 }
 
-/// Runs `work` so that no cached answer fetched before `since` serves it (see [`usable`]).
+/// Runs `work` so that no cached answer fetched before `since` serves it (see [`usable`]). Within another renewal,
+/// the later of the two moments holds.
 pub async fn renewed_since<F: Future>(since: Instant, work: F) -> F::Output {
+    let since = RENEWED_SINCE.try_with(|outer| (*outer).max(since)).unwrap_or(since);
     RENEWED_SINCE.scope(since, work).await
 }
 
@@ -98,6 +100,8 @@ mod tests {
             assert!(renewing());
             assert!(!usable(before));
             assert!(usable(since));
+            // Nested: the later moment holds, whichever is inside.
+            renewed_since(before, async { assert!(!usable(before)) }).await;
         })
         .await;
     }

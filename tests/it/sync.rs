@@ -197,11 +197,16 @@ async fn with_redis_one_replica_syncs_for_the_fleet_and_every_replica_shows_the_
             .await,
         );
     }
+    // A view Keka filters (relieved people), cached in the fleet before the change.
+    let relieved = "{ employees(first: 1, filter: { employmentStatus: [RELIEVED] }) { totalCount } }";
+    let relieved_count = |answer: Value| answer["data"]["employees"]["totalCount"].as_u64().unwrap();
+    let mut relieved_before = Vec::new();
     for replica in &replicas {
         assert!(replica.query(ORG).await["errors"].is_null());
+        relieved_before.push(relieved_count(replica.query(relieved).await));
     }
     let renamed = {
-        let changes = hr_changes(&replicas[0], json!({ "renames": 1 })).await;
+        let changes = hr_changes(&replicas[0], json!({ "exits": 1, "renames": 1 })).await;
         change(&changes, "rename").clone()
     };
     let name = format!("{{ employee(id: \"{}\") {{ displayName }} }}", renamed["employeeId"].as_str().unwrap());
@@ -221,6 +226,12 @@ async fn with_redis_one_replica_syncs_for_the_fleet_and_every_replica_shows_the_
     }
     let stats = sandbox.stats();
     assert_eq!(stats.total - stats.token_requests, cost + 1, "one delta for the fleet: {stats:?}");
+    // The filtered view follows too: fetched again once for the fleet, past the copy cached before the change.
+    for (replica, before) in replicas.iter().zip(relieved_before) {
+        assert_eq!(relieved_count(replica.query(relieved).await), before + 1, "replica {}", replica.address);
+    }
+    let stats = sandbox.stats();
+    assert_eq!(stats.total - stats.token_requests, cost + 2, "and one page of relieved people: {stats:?}");
     // Two replicas followed the leader's round.
     let followed = join_all(replicas.iter().map(|replica| counter(replica, FOLLOWED))).await;
     assert_eq!(followed.iter().filter(|count| **count >= 1).count(), 2, "{followed:?}");
