@@ -323,12 +323,14 @@ rounds() {
   echo "$total"
 }
 log "3b. freshness: a quiet ${QUIET_SECS} s, then 10 renames shown at every replica (interval alone, then a webhook)"
+# Phase 1's walk spent Keka's whole minute: rounds meanwhile wait for a slot and give up. Measure after it.
+sleep 60
 sb_reset "$FLEET_SB"
 led=$(rounds delta)
 followed=$(rounds follow)
 sleep "$QUIET_SECS"
 stats_row quiet "$FLEET_SB"
-P3B_ROWS=("| quiet: nothing changes for ${QUIET_SECS} s ($(($(rounds delta) - led)) rounds led, $(($(rounds follow) - followed)) followed) | $KEKA | $LIMITED | – | – |")
+P3B_ROWS=("| quiet: nothing changes for ${QUIET_SECS} s ($(($(rounds delta) - led)) rounds led, $(($(rounds follow) - followed)) followed, as the replicas count them) | $KEKA | $LIMITED | – | – |")
 
 # display_name_at URL ID: the employee's displayName as that replica answers it.
 display_name_at() {
