@@ -396,3 +396,33 @@ async fn the_small_lists_sync_by_last_modified_for_one_request_a_list_held_besid
     assert_eq!(api_requests(&app).await - cost, 4, "the synced lists answer without Keka");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn ten_changes_among_ten_thousand_people_cost_one_request_not_a_walk() {
+    let app = spawn_app_with(10_000, |settings| {
+        syncing(settings);
+        // The walk alone is Keka's whole minute; this test counts requests, not waits for the next minute.
+        settings.keka.rate_limit_per_window = 0;
+    })
+    .await;
+    let org = app.query("{ employees(first: 1) { totalCount nodes { directReports { totalCount } } } }").await;
+    assert!(org["errors"].is_null(), "{org}");
+    let walked = api_requests(&app).await;
+    assert!(walked >= 50, "the snapshot is a walk of 10,000 people: {walked} requests");
+
+    let changes = hr_changes(&app, json!({ "hires": 2, "exits": 1, "moves": 2, "renames": 5 })).await;
+    assert_eq!(changes.len(), 10);
+    nudge(&app).await;
+    until_counted(&app, DELTAS, 1).await;
+    assert_eq!(api_requests(&app).await, walked + 1, "one delta, not another walk");
+    let renamed = change(&changes, "rename");
+    let name = format!("{{ employee(id: \"{}\") {{ displayName }} }}", renamed["employeeId"].as_str().unwrap());
+    assert_eq!(app.query(&name).await["data"]["employee"]["displayName"], renamed["displayName"]);
+    let everyone = app.query("{ employees(first: 1) { totalCount } }").await;
+    assert_eq!(
+        everyone["data"]["employees"]["totalCount"],
+        org["data"]["employees"]["totalCount"].as_u64().unwrap() + 2
+    );
+    assert_eq!(api_requests(&app).await, walked + 1, "and every view reads the synced snapshot");
+    app.stop().await;
+}
