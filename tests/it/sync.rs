@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use keka_subgraph::keka::SyncConfig;
+use keka_subgraph::sandbox::RunningSandbox;
 use keka_subgraph::server::WebhookConfig;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -79,6 +80,22 @@ async fn api_requests(app: &TestApp) -> u64 {
 
 fn change<'a>(changes: &'a [Value], kind: &str) -> &'a Value {
     changes.iter().find(|change| change["kind"] == kind).unwrap_or_else(|| panic!("no {kind} in {changes:?}"))
+}
+
+/// `count` syncing replicas sharing `redis`.
+async fn syncing_fleet(sandbox: &RunningSandbox, redis: &RedisServer, count: usize) -> Vec<TestApp> {
+    let mut replicas = Vec::new();
+    for _ in 0..count {
+        let url = redis.url();
+        replicas.push(
+            spawn_replica(sandbox, move |settings| {
+                syncing(settings);
+                settings.store.redis_url = Some(SecretString::from(url));
+            })
+            .await,
+        );
+    }
+    replicas
 }
 
 const ORG: &str = "{ employees(first: 100) { totalCount nodes { id displayName manager { id } } } }";
@@ -186,17 +203,7 @@ async fn webhooks_need_the_secret_and_a_keka_event_and_a_burst_costs_one_or_two_
 async fn with_redis_one_replica_syncs_for_the_fleet_and_every_replica_shows_the_change() {
     let redis = RedisServer::start().await;
     let sandbox = start_sandbox(150, |_| {}).await;
-    let mut replicas = Vec::new();
-    for _ in 0..3 {
-        let url = redis.url();
-        replicas.push(
-            spawn_replica(&sandbox, move |settings| {
-                syncing(settings);
-                settings.store.redis_url = Some(SecretString::from(url));
-            })
-            .await,
-        );
-    }
+    let replicas = syncing_fleet(&sandbox, &redis, 3).await;
     // A view Keka filters (relieved people), cached in the fleet before the change.
     let relieved = "{ employees(first: 1, filter: { employmentStatus: [RELIEVED] }) { totalCount } }";
     let relieved_count = |answer: Value| answer["data"]["employees"]["totalCount"].as_u64().unwrap();
@@ -314,17 +321,7 @@ async fn a_leave_webhook_shows_the_new_request_at_once_in_the_windows_that_show_
 async fn with_redis_a_leave_webhook_at_one_replica_shows_at_every_replica_for_one_fetch_a_window() {
     let redis = RedisServer::start().await;
     let sandbox = start_sandbox(150, |_| {}).await;
-    let mut replicas = Vec::new();
-    for _ in 0..2 {
-        let url = redis.url();
-        replicas.push(
-            spawn_replica(&sandbox, move |settings| {
-                syncing(settings);
-                settings.store.redis_url = Some(SecretString::from(url));
-            })
-            .await,
-        );
-    }
+    let replicas = syncing_fleet(&sandbox, &redis, 2).await;
     let everyone = leave_views("none", None);
     for replica in &replicas {
         assert!(replica.query(&everyone).await["data"]["out"]["nodes"].is_array());
