@@ -8,13 +8,14 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use url::Url;
 
+use crate::embedded_sandbox;
 use crate::graphql::{AccessDirectives, GraphLimits, Today};
 use crate::keeper::{DataCentre, KeeperConfig};
 use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment, SyncConfig};
-use crate::sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
 use crate::server::{Application, JwtKeys, RouterAuth, ServerSettings, WebhookConfig};
 use crate::store::StoreConfig;
 use crate::telemetry::LogFormat;
+use keka_sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "keka-subgraph", version, about = "Apollo Federation 2 subgraph over the Keka HR API")]
@@ -461,17 +462,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..SandboxConfig::default()
         };
         if let Some(secret) = &args.keka_webhook_secret {
-            // The simulated HR team announces its changes to this subgraph, as a Keka admin would configure.
-            use secrecy::ExposeSecret as _;
-            let host =
-                if args.listen.ip().is_unspecified() { "127.0.0.1".to_owned() } else { args.listen.ip().to_string() };
-            let host =
-                if args.listen.is_ipv6() && !args.listen.ip().is_unspecified() { format!("[{host}]") } else { host };
-            config.webhook_url = Some(Url::parse(&format!("http://{host}:{}/webhooks/keka", args.listen.port()))?);
-            config.webhook_header = args.keka_webhook_header.clone();
-            config.webhook_secret = Some(SecretString::from(secret.expose_secret().to_owned()));
+            embedded_sandbox::announce_changes_to(&mut config, args.listen, &args.keka_webhook_header, secret)?;
         }
-        let (sandbox, mut keka) = crate::server::start_embedded_sandbox(config).await?;
+        let (sandbox, mut keka) = embedded_sandbox::start(config).await?;
         keka.rate_limit_per_window = args.keka.keka_rate_limit_per_minute;
         keka.interactive_reserve = args.keka.keka_interactive_reserve;
         tracing::warn!(
@@ -484,7 +477,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let keeper = match (args.keeper.to_config()?, &sandbox) {
         (Some(keeper), _) => Some(keeper),
-        (None, Some(sandbox)) => Some(crate::server::keeper_config_for(sandbox)?),
+        (None, Some(sandbox)) => Some(embedded_sandbox::keeper_config_for(sandbox)?),
         (None, None) => None,
     };
     let store = args.store.to_config(&keka)?;
@@ -526,11 +519,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..SyncConfig::default()
         },
         webhooks: webhook_config(args.keka_webhook_secret.clone(), &args.keka_webhook_header)?,
+        simulated: sandbox.is_some(),
     };
-    let application = Application::build(settings, sandbox).await?;
+    let application = Application::build(settings).await?;
     let address = application.local_addr();
     tracing::info!(graphiql = %format_args!("http://{address}/"), graphql = %format_args!("http://{address}/graphql"), "keka-subgraph listening; GraphiQL at http://{address}/");
-    application.run_until_stopped(shutdown_signal()).await
+    let served = application.run_until_stopped(shutdown_signal()).await;
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    served
 }
 
 /// The webhook route's settings: none without a secret (the route then does not exist).

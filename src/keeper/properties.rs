@@ -15,7 +15,7 @@ use super::error::{ErrorBody, KeeperError};
 use super::models::{ListResponse, ScimEmail, ScimGroup, ScimName, ScimRef, ScimUser};
 use super::paging::{PageRequest, walk};
 use super::{Directory, normalise_email};
-use crate::json_strategies::{self, to_body};
+use keka_test_support::json_strategies::{self, to_body};
 
 fn user_json() -> Value {
     json!({

@@ -20,7 +20,7 @@ use super::models::{
     parse_keka_datetime,
 };
 use super::pagination::{Page, PageRequest};
-use crate::json_strategies::{self, to_body};
+use keka_test_support::json_strategies::{self, to_body};
 
 static SAMPLES: LazyLock<Value> =
     LazyLock::new(|| serde_json::from_str(include_str!("testdata/wire_samples.json")).expect("the samples are JSON"));

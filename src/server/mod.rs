@@ -1,4 +1,5 @@
-//! The subgraph's HTTP layer (the embedded sandbox serves its own routes, in `sandbox`).
+//! The subgraph's HTTP layer (the embedded sandbox is another crate with routes of its own; `embedded_sandbox`
+//! starts it).
 //!
 //! `POST /graphql` (and `GET` for queries; see [`graphql`]), GraphiQL at `GET /` (and `GET /graphql` for
 //! browsers; can be switched off), `GET /healthz` (process up), `GET /readyz` (a Keka token can be obtained),
@@ -31,7 +32,6 @@ pub use self::webhooks::WebhookConfig;
 use crate::graphql::{AccessDirectives, DocumentCache, GraphContext, GraphLimits, KekaSchema, Today, build_schema};
 use crate::keeper::{Directory, KeeperClient, KeeperConfig};
 use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, OrgSnapshot, OrgSync, SnapshotSource, SyncConfig};
-use crate::sandbox::RunningSandbox;
 use crate::store::{Store, StoreConfig, StoreState};
 use crate::upstream::{Freshness, UpstreamMetrics};
 
@@ -71,6 +71,8 @@ pub struct ServerSettings {
     pub sync: SyncConfig,
     /// Keka's Event Trigger webhooks (`POST /webhooks/keka`); `None`: no such route.
     pub webhooks: Option<WebhookConfig>,
+    /// The data is the embedded sandbox's simulation: every answer (`x-keka-sandbox: simulated`) and `/readyz` say so.
+    pub simulated: bool,
 }
 
 impl ServerSettings {
@@ -104,8 +106,6 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     keka: CachedKeka,
-    /// The embedded sandbox this server talks to, if any; stopped with the server.
-    sandbox: Option<RunningSandbox>,
     /// Drops in-process copies when the fleet's shared state is replaced, and syncs the org snapshot; runs while
     /// the server does.
     follow: futures::future::BoxFuture<'static, ()>,
@@ -113,7 +113,7 @@ pub struct Application {
 
 impl Application {
     /// Builds the Keka client, the schema and the routes, and binds the listener (port 0 picks a free port).
-    pub async fn build(settings: ServerSettings, sandbox: Option<RunningSandbox>) -> anyhow::Result<Self> {
+    pub async fn build(settings: ServerSettings) -> anyhow::Result<Self> {
         let upstream_metrics = Arc::new(UpstreamMetrics::default());
         let store = Store::new(&settings.store)?;
         let client =
@@ -156,7 +156,7 @@ impl Application {
             graphiql: settings.graphiql,
             router_auth: Arc::new(settings.router_auth.clone()),
             metrics: Arc::new(metrics),
-            simulated: sandbox.is_some(),
+            simulated: settings.simulated,
             store,
             sync: sync.clone(),
         };
@@ -174,7 +174,7 @@ impl Application {
         };
         let router = router(state, settings.max_body_bytes, settings.webhooks);
         let listener = TcpListener::bind(settings.listen).await?;
-        Ok(Self { listener, router, keka, sandbox, follow })
+        Ok(Self { listener, router, keka, follow })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -186,21 +186,13 @@ impl Application {
         &self.keka
     }
 
-    pub fn sandbox(&self) -> Option<&RunningSandbox> {
-        self.sandbox.as_ref()
-    }
-
-    /// Serves until `shutdown` resolves, then drains in-flight requests and stops the sandbox.
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, router, sandbox, follow, .. } = self;
+        let Self { listener, router, follow, .. } = self;
         let following = tokio::spawn(follow);
         let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
         following.abort();
-        served?;
-        if let Some(sandbox) = sandbox {
-            sandbox.shutdown().await;
-        }
-        Ok(())
+        Ok(served?)
     }
 }
 
@@ -282,32 +274,4 @@ async fn readyz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, format!("cannot obtain a Keka access token{store}")).into_response()
         }
     }
-}
-
-/// A Keeper client configuration pointed at a running sandbox's SCIM node, with its token.
-pub fn keeper_config_for(sandbox: &RunningSandbox) -> anyhow::Result<KeeperConfig> {
-    Ok(KeeperConfig::with_base_url(&sandbox.keeper_base_url(), secrecy::SecretString::from(sandbox.keeper_token()))?)
-}
-
-/// Starts the embedded sandbox for a server with no Keka credentials and returns a client configuration for it.
-pub async fn start_embedded_sandbox(
-    config: crate::sandbox::SandboxConfig,
-) -> anyhow::Result<(RunningSandbox, KekaConfig)> {
-    let sandbox = RunningSandbox::start(config).await?;
-    let keka = keka_config_for(&sandbox)?;
-    Ok((sandbox, keka))
-}
-
-/// A Keka client configuration pointed at a running sandbox, with its credentials.
-pub fn keka_config_for(sandbox: &RunningSandbox) -> anyhow::Result<KekaConfig> {
-    let credentials = sandbox.credentials();
-    Ok(KekaConfig::new(
-        url::Url::parse(&sandbox.base_url())?,
-        url::Url::parse(&sandbox.token_url())?,
-        crate::keka::KekaCredentials {
-            client_id: credentials.client_id.clone(),
-            client_secret: secrecy::SecretString::from(credentials.client_secret.clone()),
-            api_key: secrecy::SecretString::from(credentials.api_key.clone()),
-        },
-    ))
 }

@@ -69,7 +69,7 @@ async fn concurrent_lookups_by_id_share_the_fetch_of_ids_already_on_their_way() 
     let (first, second) = tokio::join!(keka.employees_by_ids(&ids[..2]), keka.employees_by_ids(&ids[1..2]));
     assert_eq!(first.unwrap().len(), 2);
     assert_eq!(second.unwrap()[&ids[1]].id, ids[1]);
-    let employee_requests = |stats: &keka_subgraph::sandbox::SandboxStats| -> u64 {
+    let employee_requests = |stats: &keka_sandbox::SandboxStats| -> u64 {
         stats.by_route.iter().filter(|route| route.route == "/api/v1/hris/employees").map(|route| route.count).sum()
     };
     assert_eq!(employee_requests(&sandbox.stats()), 1, "{:?}", sandbox.stats());

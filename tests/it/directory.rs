@@ -2,9 +2,9 @@
 //! review against the sandbox's own account categories, snapshots, and the answers without or with a failing Keeper.
 
 use insta::assert_json_snapshot;
-use keka_subgraph::sandbox::keeper::route;
-use keka_subgraph::sandbox::tenant::EmploymentStatus;
-use keka_subgraph::sandbox::{KeeperAccountCategory, RunningSandbox, SandboxConfig};
+use keka_sandbox::keeper::route;
+use keka_sandbox::tenant::EmploymentStatus;
+use keka_sandbox::{KeeperAccountCategory, RunningSandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 use crate::helpers::{codes, spawn_app, spawn_app_with, test_today};

@@ -64,11 +64,7 @@ const ORG_QUERY: &str =
 
 /// Three replicas against one sandbox allowing `limit` requests a minute, each told the same budget; with Redis when
 /// given. Requests give up at once when their slot is further than their deadline (the next window is a minute away).
-async fn fleet(
-    sandbox: &keka_subgraph::sandbox::RunningSandbox,
-    limit: u32,
-    redis: Option<&RedisServer>,
-) -> Vec<TestApp> {
+async fn fleet(sandbox: &keka_sandbox::RunningSandbox, limit: u32, redis: Option<&RedisServer>) -> Vec<TestApp> {
     let mut replicas = Vec::new();
     for _ in 0..3 {
         let url = redis.map(RedisServer::url);
@@ -89,7 +85,7 @@ async fn all_query(replicas: &[TestApp], query: &str) -> Vec<Value> {
 }
 
 /// Keka requests (token requests aside) the sandbox has answered so far.
-fn api_requests(sandbox: &keka_subgraph::sandbox::RunningSandbox) -> u64 {
+fn api_requests(sandbox: &keka_sandbox::RunningSandbox) -> u64 {
     let stats = sandbox.stats();
     stats.total - stats.token_requests
 }

@@ -387,7 +387,7 @@ async fn survives(app: &TestApp, faults: Value, allowed: &[&str]) {
     app.set_keka_faults(faults.clone()).await;
     let query =
         "{ employees(first: 5) { totalCount nodes { displayName manager { displayName } department { name } } } }";
-    let failed_statuses = |stats: &keka_subgraph::sandbox::SandboxStats| {
+    let failed_statuses = |stats: &keka_sandbox::SandboxStats| {
         stats.by_route.iter().filter(|route| route.status >= 500).map(|route| route.count).sum::<u64>()
     };
     let before = app.keka_stats().await;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use keka_sandbox::RunningSandbox;
 use keka_subgraph::keka::{KekaConfig, KekaCredentials};
-use keka_subgraph::sandbox::RunningSandbox;
 use secrecy::SecretString;
 use url::Url;
 use wiremock::MockServer;
@@ -30,7 +30,7 @@ pub(crate) fn wiremock_config(server: &MockServer) -> KekaConfig {
 
 /// A client configuration for a running sandbox, with the sandbox's own credentials.
 pub(crate) fn sandbox_config(sandbox: &RunningSandbox) -> KekaConfig {
-    let mut config = keka_subgraph::server::keka_config_for(sandbox).unwrap();
+    let mut config = keka_subgraph::embedded_sandbox::keka_config_for(sandbox).unwrap();
     config.backoff_base = Duration::from_millis(1);
     config.backoff_max = Duration::from_millis(5);
     config
@@ -104,7 +104,7 @@ pub(crate) async fn spawn_app_with(
 /// Like [`spawn_app_with`], with the sandbox's own settings adjustable too (rate limit, faults…).
 pub(crate) async fn spawn_app_on(
     employees: usize,
-    configure_sandbox: impl FnOnce(&mut keka_subgraph::sandbox::SandboxConfig),
+    configure_sandbox: impl FnOnce(&mut keka_sandbox::SandboxConfig),
     configure: impl FnOnce(&mut keka_subgraph::server::ServerSettings),
 ) -> TestApp {
     let sandbox = start_sandbox(employees, configure_sandbox).await;
@@ -116,13 +116,13 @@ pub(crate) async fn spawn_app_on(
 /// A sandbox of `employees` people for the tests (no rate limit unless configured, pinned date).
 pub(crate) async fn start_sandbox(
     employees: usize,
-    configure_sandbox: impl FnOnce(&mut keka_subgraph::sandbox::SandboxConfig),
+    configure_sandbox: impl FnOnce(&mut keka_sandbox::SandboxConfig),
 ) -> RunningSandbox {
-    let mut config = keka_subgraph::sandbox::SandboxConfig {
+    let mut config = keka_sandbox::SandboxConfig {
         employees,
         today: test_today(),
         rate_limit_per_minute: 0,
-        ..keka_subgraph::sandbox::SandboxConfig::default()
+        ..keka_sandbox::SandboxConfig::default()
     };
     configure_sandbox(&mut config);
     RunningSandbox::start(config).await.expect("sandbox starts")
@@ -155,7 +155,7 @@ impl KillableReplica {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
         let application = runtime
-            .spawn(async move { keka_subgraph::server::Application::build(settings, None).await })
+            .spawn(async move { keka_subgraph::server::Application::build(settings).await })
             .await
             .expect("the build task runs")
             .expect("subgraph builds");
@@ -180,9 +180,10 @@ impl Drop for KillableReplica {
 
 /// The subgraph's settings for a test against `sandbox`: loopback, pinned date, short back-offs.
 fn test_settings(sandbox: &RunningSandbox) -> keka_subgraph::server::ServerSettings {
+    use keka_subgraph::embedded_sandbox::keeper_config_for;
     use keka_subgraph::graphql::{GraphLimits, Today};
     use keka_subgraph::keka::CacheConfig;
-    use keka_subgraph::server::{ServerSettings, keeper_config_for};
+    use keka_subgraph::server::ServerSettings;
 
     let keka = sandbox_config(sandbox);
     let mut keeper = keeper_config_for(sandbox).expect("the sandbox's Keeper node has a valid URL");
@@ -210,6 +211,7 @@ fn test_settings(sandbox: &RunningSandbox) -> keka_subgraph::server::ServerSetti
         // Off: counting tests see only the requests their queries make. Sync tests switch it on.
         sync: keka_subgraph::keka::SyncConfig::off(),
         webhooks: None,
+        simulated: false,
     }
 }
 
@@ -220,7 +222,8 @@ async fn serve(
     sandbox: Option<RunningSandbox>,
 ) -> TestApp {
     let sandbox_keka = settings.keka.clone();
-    let application = keka_subgraph::server::Application::build(settings, sandbox).await.expect("subgraph builds");
+    let settings = keka_subgraph::server::ServerSettings { simulated: sandbox.is_some(), ..settings };
+    let application = keka_subgraph::server::Application::build(settings).await.expect("subgraph builds");
     let address = application.local_addr();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -230,6 +233,9 @@ async fn serve(
             })
             .await
             .expect("subgraph runs");
+        if let Some(sandbox) = sandbox {
+            sandbox.shutdown().await;
+        }
     });
     TestApp {
         address,
@@ -271,12 +277,12 @@ impl TestApp {
     }
 
     /// The sandbox's request counters.
-    pub(crate) async fn keka_stats(&self) -> keka_subgraph::sandbox::SandboxStats {
+    pub(crate) async fn keka_stats(&self) -> keka_sandbox::SandboxStats {
         let url = format!("http://{}/__sandbox/stats", self.sandbox_address);
         self.http.get(url).send().await.unwrap().json().await.unwrap()
     }
 
-    pub(crate) async fn keeper_stats(&self) -> keka_subgraph::sandbox::KeeperStats {
+    pub(crate) async fn keeper_stats(&self) -> keka_sandbox::KeeperStats {
         let url = format!("http://{}/__sandbox/keeper/stats", self.sandbox_address);
         self.http.get(url).send().await.unwrap().json().await.unwrap()
     }

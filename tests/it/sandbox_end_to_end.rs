@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use keka_sandbox::{HireListShape, RunningSandbox, SandboxConfig};
 use keka_subgraph::keka::models::{EmploymentStatus, GroupFilter, SystemGroupType};
 use keka_subgraph::keka::{EmployeeFilter, KekaClient, PreboardingFilter};
-use keka_subgraph::sandbox::{HireListShape, RunningSandbox, SandboxConfig};
 
 use crate::helpers::sandbox_config;
 

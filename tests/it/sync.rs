@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use keka_sandbox::RunningSandbox;
 use keka_subgraph::keka::SyncConfig;
-use keka_subgraph::sandbox::RunningSandbox;
 use keka_subgraph::server::WebhookConfig;
 use secrecy::SecretString;
 use serde_json::{Value, json};

@@ -9,7 +9,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 
 use super::{Guid, LeaveStatus};
 use super::{HolidayCalendar, Location, Session, Tenant};
-use crate::sandbox::ids::unit;
+use crate::ids::unit;
 
 /// AttendanceDayType (wire integer in parentheses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

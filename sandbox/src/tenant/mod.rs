@@ -10,7 +10,7 @@
 //! is not stored at all: [`attendance`] computes a day on demand from `(seed, employee, date)`.
 //! After generation, [`changes`] applies HR changes (hires, exits, moves, renames, leave
 //! requests, new departments) to a copy of the tenant; the running sandbox swaps the copy in
-//! (see `crate::sandbox::hr`).
+//! (see `crate::hr`).
 
 mod attendance;
 mod changes;

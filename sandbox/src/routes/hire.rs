@@ -7,10 +7,10 @@ use axum::http::Uri;
 use axum::response::Response;
 
 use super::ListRequest;
-use crate::sandbox::ids::Guid;
-use crate::sandbox::respond::{self, ApiError};
-use crate::sandbox::state::AppState;
-use crate::sandbox::wire;
+use crate::ids::Guid;
+use crate::respond::{self, ApiError};
+use crate::state::AppState;
+use crate::wire;
 
 /// `GET /hire/jobs` (`JobStatus`, `lastModified`, paging); array or envelope per config.
 pub(super) async fn list_jobs(State(app): State<Arc<AppState>>, uri: Uri) -> Result<Response, ApiError> {

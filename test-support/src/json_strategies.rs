@@ -16,7 +16,7 @@ const RAW_LITERALS: &[(&str, &str)] = &[
 ];
 
 /// Serialises `value`, writing the [`RAW_LITERALS`] stand-ins as the raw literals they stand for.
-pub(crate) fn to_body(value: &Value) -> Vec<u8> {
+pub fn to_body(value: &Value) -> Vec<u8> {
     let mut text = value.to_string();
     for (marker, literal) in RAW_LITERALS {
         text = text.replace(&Value::String((*marker).to_owned()).to_string(), literal);
@@ -55,7 +55,7 @@ fn number() -> BoxedStrategy<Value> {
 }
 
 /// Strings: arbitrary Unicode, and text near what upstreams put in strings (dates, numbers, enum names, flags).
-pub(crate) fn text() -> BoxedStrategy<String> {
+pub fn text() -> BoxedStrategy<String> {
     let known = vec![
         "",
         " ",
@@ -121,7 +121,7 @@ fn key(keys: Vec<String>) -> BoxedStrategy<String> {
 }
 
 /// Arbitrary JSON, at most five levels deep, whose objects mostly use `keys`.
-pub(crate) fn json(keys: Vec<String>) -> BoxedStrategy<Value> {
+pub fn json(keys: Vec<String>) -> BoxedStrategy<Value> {
     leaf()
         .prop_recursive(5, 64, 6, move |inner| {
             prop_oneof![
@@ -136,7 +136,7 @@ pub(crate) fn json(keys: Vec<String>) -> BoxedStrategy<Value> {
 /// One change to a payload: follow `path` (each step picks a member or an element, modulo their number, as far as
 /// there is one), then act on what is there.
 #[derive(Debug, Clone)]
-pub(crate) struct Edit {
+pub struct Edit {
     path: Vec<usize>,
     action: Action,
 }
@@ -149,7 +149,7 @@ enum Action {
     Remove,
 }
 
-pub(crate) fn edit(keys: Vec<String>) -> BoxedStrategy<Edit> {
+pub fn edit(keys: Vec<String>) -> BoxedStrategy<Edit> {
     let action = prop_oneof![
         3 => json(keys.clone()).prop_map(Action::Replace),
         1 => (key(keys.clone()), json(keys)).prop_map(|(key, value)| Action::Insert(key, value)),
@@ -159,7 +159,7 @@ pub(crate) fn edit(keys: Vec<String>) -> BoxedStrategy<Edit> {
 }
 
 /// Applies `edits` to `value`, in order.
-pub(crate) fn apply(mut value: Value, edits: &[Edit]) -> Value {
+pub fn apply(mut value: Value, edits: &[Edit]) -> Value {
     for edit in edits {
         apply_one(&mut value, &edit.path, &edit.action);
     }
@@ -203,7 +203,7 @@ fn apply_one(value: &mut Value, path: &[usize], action: &Action) {
 }
 
 /// One of `bases` (real payloads) with up to four edits anywhere in it.
-pub(crate) fn edited(bases: Vec<Value>, keys: Vec<String>) -> BoxedStrategy<Value> {
+pub fn edited(bases: Vec<Value>, keys: Vec<String>) -> BoxedStrategy<Value> {
     (prop::sample::select(bases), prop::collection::vec(edit(keys), 0..5))
         .prop_map(|(base, edits)| apply(base, &edits))
         .boxed()
@@ -211,7 +211,7 @@ pub(crate) fn edited(bases: Vec<Value>, keys: Vec<String>) -> BoxedStrategy<Valu
 
 /// Bodies as an upstream could send them: arbitrary bytes, arbitrary JSON, edited real payloads, and real payloads
 /// cut short or with a byte changed.
-pub(crate) fn body(bases: Vec<Value>, keys: Vec<String>) -> BoxedStrategy<Vec<u8>> {
+pub fn body(bases: Vec<Value>, keys: Vec<String>) -> BoxedStrategy<Vec<u8>> {
     let corrupted = (prop::sample::select(bases.clone()), any::<usize>(), any::<u8>(), any::<bool>()).prop_map(
         |(base, at, byte, truncate)| {
             let mut body = to_body(&base);
@@ -234,7 +234,7 @@ pub(crate) fn body(bases: Vec<Value>, keys: Vec<String>) -> BoxedStrategy<Vec<u8
 }
 
 /// Every object key in `value`, at any depth, sorted and de-duplicated.
-pub(crate) fn keys_of(value: &Value) -> Vec<String> {
+pub fn keys_of(value: &Value) -> Vec<String> {
     fn collect(value: &Value, out: &mut Vec<String>) {
         match value {
             Value::Object(fields) => {

@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::sandbox::tenant::{EmploymentStatus, Guid, Tenant};
+use crate::tenant::{EmploymentStatus, Guid, Tenant};
 
 /// RNG stream of Keeper generation (the tenant uses streams 1-4, faults `0xfa17`).
 const KEEPER_STREAM: u64 = 0x6b65_6570_6572;

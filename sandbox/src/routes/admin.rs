@@ -14,11 +14,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::sandbox::config::FaultConfig;
-use crate::sandbox::hr::{self, HrChangeRequest};
-use crate::sandbox::keeper;
-use crate::sandbox::respond;
-use crate::sandbox::state::AppState;
+use crate::config::FaultConfig;
+use crate::hr::{self, HrChangeRequest};
+use crate::keeper;
+use crate::respond;
+use crate::state::AppState;
 
 pub(super) fn router() -> Router<Arc<AppState>> {
     Router::new()

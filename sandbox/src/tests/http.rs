@@ -7,7 +7,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE
 use serde_json::{Value, json};
 
 use super::{Harness, config, fetch_token, request_token, today};
-use crate::sandbox::{FaultConfig, HireListShape, RunningSandbox, SandboxConfig};
+use crate::{FaultConfig, HireListShape, RunningSandbox, SandboxConfig};
 
 const EMPLOYEES: &str = "/api/v1/hris/employees";
 
@@ -568,7 +568,7 @@ async fn stats_count_routes_statuses_and_unmatched_paths() {
     assert_eq!(h.get("/api/v1/nope").await.status(), 404);
     assert_eq!(h.get("/elsewhere").await.status(), 404);
     let admin = h.client.get(format!("{}/__sandbox/stats", h.origin())).send().await.unwrap();
-    let over_http: crate::sandbox::SandboxStats = admin.json().await.unwrap();
+    let over_http: crate::SandboxStats = admin.json().await.unwrap();
 
     let stats = h.sandbox.stats();
     assert_eq!(stats, over_http, "admin calls are not counted");

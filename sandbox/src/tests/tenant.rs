@@ -5,10 +5,8 @@ use std::collections::HashSet;
 use chrono::{Datelike, Weekday};
 
 use super::{steps_to_root, today};
-use crate::sandbox::tenant::{
-    DayType, EmploymentStatus, ExitStatus, LeaveStatus, SystemGroupType, Tenant, TenantParams,
-};
-use crate::sandbox::wire;
+use crate::tenant::{DayType, EmploymentStatus, ExitStatus, LeaveStatus, SystemGroupType, Tenant, TenantParams};
+use crate::wire;
 
 fn generate(seed: u64, employees: usize) -> Tenant {
     Tenant::generate(TenantParams { seed, employees, today: today(), location_ids_match_groups: true })

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{Harness, config, today};
-use crate::sandbox::tenant::{
+use crate::tenant::{
     ChangeDetail, ChangeKind, EmploymentStatus, ExitStatus, LeaveStatus, SystemGroupType, Tenant, TenantParams,
 };
-use crate::sandbox::{HrChangeRequest, RunningSandbox, SandboxConfig};
+use crate::{HrChangeRequest, RunningSandbox, SandboxConfig};
 
 const EMPLOYEES: &str = "/api/v1/hris/employees";
 const CHANGES: &str = "/__sandbox/hr/changes";
@@ -60,7 +60,7 @@ fn assert_consistent(t: &Tenant) {
         }
     }
     assert_eq!(t.leave_balances.len(), n);
-    let key = |r: &crate::sandbox::tenant::LeaveRequest| (r.from_date, r.employee, r.to_date);
+    let key = |r: &crate::tenant::LeaveRequest| (r.from_date, r.employee, r.to_date);
     assert!(t.leave_requests.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "requests in generation's order");
     let indexed: usize = (0..n).map(|i| t.leave_requests_of(i).filter(|r| r.employee == i).count()).sum();
     assert_eq!(indexed, t.leave_requests.len(), "every request indexed under its employee");
@@ -165,7 +165,7 @@ fn hundreds_of_random_changes_keep_the_tenant_consistent_and_stamp_what_they_tou
                 let own = t.leave_requests_of(who).filter(|o| o.overlaps(*from, *to)).count();
                 assert_eq!(own, 1, "no other request of theirs on those days");
                 assert_eq!(t.leave_requests.iter().filter(|o| o.id == *request).count(), 1, "a fresh id");
-                let balance = |all: &[Vec<crate::sandbox::tenant::LeaveBalance>]| {
+                let balance = |all: &[Vec<crate::tenant::LeaveBalance>]| {
                     let b = all[who].iter().find(|b| b.leave_type == *leave_type).unwrap();
                     (b.consumed, b.available)
                 };
@@ -796,7 +796,7 @@ async fn next_webhook(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
     tokio::time::timeout(PATIENCE, rx.recv()).await.expect("a webhook within the timeout").expect("receiver open")
 }
 
-async fn wait_for(sandbox: &RunningSandbox, what: &str, done: impl Fn(&crate::sandbox::SandboxStats) -> bool) {
+async fn wait_for(sandbox: &RunningSandbox, what: &str, done: impl Fn(&crate::SandboxStats) -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !done(&sandbox.stats()) {
         assert!(tokio::time::Instant::now() < deadline, "{what} within {PATIENCE:?}: {:?}", sandbox.stats());

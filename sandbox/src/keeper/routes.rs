@@ -15,9 +15,9 @@ use axum::routing::get;
 use super::directory::KeeperAccount;
 use super::route::{self, GROUP, GROUPS, USER, USERS};
 use super::wire;
-use crate::sandbox::budget::Admission;
-use crate::sandbox::faults::{self, Fault};
-use crate::sandbox::state::AppState;
+use crate::budget::Admission;
+use crate::faults::{self, Fault};
+use crate::state::AppState;
 
 /// Every Keeper SCIM path starts with this (then `/{node_id}`).
 pub(crate) const SCIM_PREFIX: &str = "/api/rest/scim/v2";

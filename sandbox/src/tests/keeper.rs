@@ -6,9 +6,9 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{Value, json};
 
 use super::{Harness, config, today};
-use crate::sandbox::keeper::route;
-use crate::sandbox::tenant::{EmploymentStatus, Tenant, TenantParams};
-use crate::sandbox::{
+use crate::keeper::route;
+use crate::tenant::{EmploymentStatus, Tenant, TenantParams};
+use crate::{
     FaultConfig, KeeperAccountCategory as C, KeeperDirectory, KeeperSandboxConfig, RunningSandbox, SandboxConfig,
 };
 
@@ -214,7 +214,7 @@ fn accounts_follow_their_category_rules() {
     }
     // Both primary and non-primary work e-mails occur among the emails-only matches.
     let emails_only: Vec<_> = d.accounts_in(C::WorkingActiveEmailsOnly).collect();
-    let work_email_primary = |a: &&crate::sandbox::KeeperAccount| {
+    let work_email_primary = |a: &&crate::KeeperAccount| {
         let e = t.employee(a.employee.unwrap()).unwrap();
         a.emails.iter().find(|x| norm(&x.value) == norm(&e.email)).unwrap().primary
     };
@@ -792,7 +792,7 @@ fn sandbox_flags_configure_the_keeper_node() {
     #[derive(clap::Parser)]
     struct Flags {
         #[command(flatten)]
-        sandbox: crate::sandbox::SandboxArgs,
+        sandbox: crate::SandboxArgs,
     }
 
     let defaults = Flags::try_parse_from(["sandbox"]).unwrap().sandbox.into_config().keeper;

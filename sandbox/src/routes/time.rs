@@ -8,10 +8,10 @@ use axum::response::Response;
 use chrono::{Days, NaiveDate};
 
 use super::ListRequest;
-use crate::sandbox::query::QueryParams;
-use crate::sandbox::respond::{self, ApiError};
-use crate::sandbox::state::AppState;
-use crate::sandbox::wire;
+use crate::query::QueryParams;
+use crate::respond::{self, ApiError};
+use crate::state::AppState;
+use crate::wire;
 
 /// Default window length when `from`/`to` are missing.
 const DEFAULT_WINDOW_DAYS: u64 = 30;

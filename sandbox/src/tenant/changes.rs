@@ -1,6 +1,6 @@
 //! HR changes after generation: hires, exits, manager moves, renames, leave requests and new
 //! departments, applied to a tenant in place (the caller works on its own copy; see
-//! `crate::sandbox::hr`).
+//! `crate::hr`).
 //!
 //! Every change stamps `last_modified` of each employee whose own record changed with the
 //! instant of the change, and leaves the tenant as consistent as generation does: one root,

@@ -11,12 +11,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::HashSet;
 
 use super::ListRequest;
-use crate::sandbox::ids::Guid;
-use crate::sandbox::query::QueryParams;
-use crate::sandbox::respond::{self, ApiError};
-use crate::sandbox::state::AppState;
-use crate::sandbox::tenant::{Employee, EmploymentStatus};
-use crate::sandbox::wire;
+use crate::ids::Guid;
+use crate::query::QueryParams;
+use crate::respond::{self, ApiError};
+use crate::state::AppState;
+use crate::tenant::{Employee, EmploymentStatus};
+use crate::wire;
 
 /// The filters of `GET /hris/employees`, all ANDed.
 struct EmployeeFilter {
