@@ -28,6 +28,12 @@ impl Guid {
         Self((bits & !VERSION_MASK & !VARIANT_MASK) | (0x4 << 76) | (0x2 << 62))
     }
 
+    /// The GUID as a key for [`mix`] and [`unit`]: values derived from a record's id, not drawn from the tenant's
+    /// generator, leave every other generated value as it was.
+    pub(crate) fn key(self) -> [u64; 2] {
+        [(self.0 >> 64) as u64, self.0 as u64]
+    }
+
     /// A GUID derived from a key, stable across runs (used for on-the-fly rows).
     pub fn derived(key: &[u64]) -> Self {
         let high = mix(key, 0x9e37_79b9);

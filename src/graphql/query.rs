@@ -11,6 +11,7 @@ use super::context::{directory, graph, snapshot};
 use super::error::{bad_user_input, graphql_error};
 use super::lists;
 use super::plain::Plain;
+use super::types::custom_field::CustomField;
 use super::types::directory::{
     AccessReview, DirectoryAccount, DirectoryAccountStatus, DirectoryTeam, accounts_connection, find_account,
 };
@@ -39,6 +40,17 @@ pub struct EmployeesFilter {
     pub group_id: Option<ID>,
     /// Only people working from this office.
     pub office_id: Option<ID>,
+    /// Only people whose custom field has this value (answered from the org snapshot, at no Keka cost).
+    pub custom_field: Option<CustomFieldFilter>,
+}
+
+/// A custom field's value to look for.
+#[derive(Debug, Clone, InputObject)]
+pub struct CustomFieldFilter {
+    /// The field's title, ignoring case (e.g. `T-Shirt Size`).
+    pub title: String,
+    /// The value, ignoring case: the whole value, or one item of a multi-select field.
+    pub value: String,
 }
 
 pub struct Query;
@@ -75,7 +87,12 @@ impl Query {
         {
             return Err(bad_user_input("`search` needs at least 3 characters"));
         }
-        if filter.group_id.is_some() || filter.office_id.is_some() {
+        if let Some(custom) = &filter.custom_field
+            && (custom.title.trim().is_empty() || custom.value.trim().is_empty())
+        {
+            return Err(bad_user_input("`customField` needs a title and a value"));
+        }
+        if filter.group_id.is_some() || filter.office_id.is_some() || filter.custom_field.is_some() {
             return employees_from_snapshot(ctx, &filter, &args).await;
         }
         let keka_filter = keka_filter(&filter);
@@ -384,9 +401,15 @@ async fn employees_from_snapshot(
     let today = graph(ctx).today.date();
     let mut people: Vec<Arc<KekaEmployee>> = match (&filter.group_id, &filter.office_id) {
         (Some(group_id), _) => snapshot.group_members(group_id),
-        (None, Some(_)) => snapshot.employees().to_vec(),
-        (None, None) => unreachable!("only called with a group or office filter"),
+        (None, _) => snapshot.employees().to_vec(),
     };
+    if let Some(wanted) = &filter.custom_field {
+        people.retain(|employee| {
+            employee.custom_fields.iter().any(|field| {
+                CustomField::is_titled(field, &wanted.title) && CustomField::has_value(field, &wanted.value)
+            })
+        });
+    }
     if let Some(office_id) = &filter.office_id {
         let office = Query.office(ctx, office_id.clone()).await?;
         let group_id = match office {

@@ -3,6 +3,7 @@
 mod binary;
 mod browser;
 mod budget;
+mod custom_fields;
 mod directory;
 mod federation;
 mod federation_gateway;

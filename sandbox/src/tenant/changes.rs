@@ -318,7 +318,7 @@ impl Tenant {
         let employee_number = format!("{prefix}{serial:05}");
         let lookups_custom = self.lookups.custom_fields.len();
 
-        let employee = Employee {
+        let mut employee = Employee {
             id,
             employee_number,
             display_name: format!("{} {}", name.first, name.last),
@@ -372,6 +372,11 @@ impl Tenant {
             policies,
             last_modified: at,
         };
+        employee.custom_fields.extend(
+            super::custom_fields::values(employee.id, today, super::people::ORG_CUSTOM_FIELDS)
+                .into_iter()
+                .filter(|c| c.field < lookups_custom),
+        );
         let index = self.employees.len();
         self.leave_balances.push(joiner_balances(&self.leave_types, employee.gender));
         self.index.employee_by_id.insert(employee.id, index);

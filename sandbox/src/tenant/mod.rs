@@ -14,6 +14,7 @@
 
 mod attendance;
 mod changes;
+mod custom_fields;
 mod hire;
 mod leave;
 mod names;

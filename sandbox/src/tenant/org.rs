@@ -651,6 +651,7 @@ pub(super) fn generate<R: Rng + ?Sized>(rng: &mut R, params: &TenantParams) -> O
                 title: (*title).to_owned(),
                 field_type: (*ty).to_owned(),
             })
+            .chain(super::custom_fields::definitions())
             .collect(),
     };
 

@@ -52,6 +52,9 @@ enum Role {
 }
 
 /// Span of control, weighted towards 4–7 reports.
+/// Custom fields the org draws itself (T-shirt size, laptop asset tag); the derived ones follow them.
+pub(super) const ORG_CUSTOM_FIELDS: usize = 2;
+
 fn span<R: Rng + ?Sized>(rng: &mut R) -> usize {
     3 + weighted(rng, &[1.0, 3.0, 4.0, 4.0, 3.0, 2.0, 1.0, 1.0])
 }
@@ -627,6 +630,8 @@ pub(super) fn generate<R: Rng + ?Sized>(rng: &mut R, params: &TenantParams, org:
             policies,
             last_modified,
         });
+        let employee = employees.last_mut().expect("just pushed");
+        employee.custom_fields.extend(super::custom_fields::values(employee.id, joined, ORG_CUSTOM_FIELDS));
     }
 
     // Dotted-line managers: a manager from elsewhere in the company for ~4% of people.

@@ -11,6 +11,7 @@ use chrono::{Days, NaiveDate};
 use crate::graphql::access_control::{PII_SCOPE, RequireScope};
 use crate::graphql::scalars::Date;
 
+use super::custom_field::CustomField;
 use super::directory::DirectoryAccount;
 use super::enums::{EmploymentStatus, Gender, GroupKind, TimeType, TimeoffStatus, WorkerType};
 use super::org::{Address, Group, Office, find_group, office_of};
@@ -335,6 +336,16 @@ impl Employee {
             }
         }
         Ok(groups)
+    }
+
+    /// The custom fields on the person's profile (T-shirt size, badge number, cost-centre code…), in Keka's order.
+    async fn custom_fields(&self) -> Vec<CustomField> {
+        self.0.custom_fields.iter().cloned().map(CustomField).collect()
+    }
+
+    /// One custom field by title, ignoring case; null if the person's profile has no such field.
+    async fn custom_field(&self, title: String) -> Option<CustomField> {
+        self.0.custom_fields.iter().find(|field| CustomField::is_titled(field, &title)).cloned().map(CustomField)
     }
 
     /// Their department (Keka's department group).
