@@ -137,6 +137,7 @@ impl<F: Future> Future for Gated<F> {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
 
     use super::*;
 
@@ -209,5 +210,182 @@ mod tests {
         assert_eq!(held_while_busy, 0);
         assert_eq!(batch_result, 1);
         assert_eq!(started.load(Ordering::SeqCst), 1);
+    }
+
+    /// A request refused by a tokio resource for lack of budget is busy: its batches stay held until it goes idle.
+    #[tokio::test]
+    async fn a_request_refused_for_lack_of_budget_keeps_its_batches_held() {
+        let gate = BatchGate::new();
+        let started = Arc::new(AtomicUsize::new(0));
+        let (message_tx, mut message_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        message_tx.send(()).unwrap();
+        let (done_tx, done_rx) = futures::channel::oneshot::channel::<usize>();
+        let request = {
+            let gate = gate.clone();
+            let started = started.clone();
+            async move {
+                let counter = started.clone();
+                gate.hold(Box::pin(async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let _ = done_tx.send(1);
+                }));
+                spend_budget_here().await;
+                // Refused (a deferred wake, not one during the poll); received on the next poll.
+                message_rx.recv().await.unwrap();
+                let held_while_busy = started.load(Ordering::SeqCst);
+                (held_while_busy, done_rx.await.unwrap())
+            }
+        };
+
+        let answer = tokio::time::timeout(Duration::from_secs(30), gate.run(request)).await;
+
+        assert_eq!(answer.ok(), Some((0, 1)), "a busy request's batch was released early, or never");
+    }
+
+    /// Spends the task's cooperative budget to zero on ready operations, within the current poll.
+    async fn spend_budget_here() {
+        std::future::poll_fn(|cx| {
+            spend_budget(cx);
+            Poll::Ready(())
+        })
+        .await;
+    }
+
+    /// Spends the task's cooperative budget to zero on `consume_budget`, each ready at once, in the current poll.
+    fn spend_budget(cx: &mut Context<'_>) {
+        let mut spent = 0;
+        while tokio::task::coop::has_budget_remaining() {
+            let spend = std::pin::pin!(tokio::task::coop::consume_budget());
+            assert!(
+                spend.poll(cx).is_ready() && spent < 10_000,
+                "BatchGate relies on tokio's cooperative budget: `consume_budget` should be ready while \
+                 `has_budget_remaining()` and the budget should run out (spent {spent})"
+            );
+            spent += 1;
+        }
+    }
+
+    /// A waker that records whether it was woken, as `Gated::poll` watches the request.
+    fn watched(cx: &Context<'_>) -> (Arc<WakeWatch>, Waker) {
+        let watch = Arc::new(WakeWatch { inner: cx.waker().clone(), woken: AtomicBool::new(false) });
+        (watch.clone(), Waker::from(watch))
+    }
+
+    /// Runs `probe` as a spawned task (as the server runs requests) on each of tokio's runtimes, with a
+    /// bound: a probe left waiting for a wake that never comes fails instead of hanging.
+    fn on_each_runtime<F>(probe: impl Fn() -> F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let runtimes = [
+            ("current_thread", tokio::runtime::Builder::new_current_thread().enable_time().build()),
+            ("multi_thread", tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_time().build()),
+        ];
+        for (flavor, runtime) in runtimes {
+            let runtime = runtime.expect("a tokio runtime");
+            let joined =
+                runtime.block_on(async { tokio::time::timeout(Duration::from_secs(10), tokio::spawn(probe())).await });
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => std::panic::resume_unwind(error.into_panic()),
+                Err(_) => panic!(
+                    "BatchGate relies on tokio's cooperative budget: on the {flavor} runtime a task out of budget was \
+                     never polled again (a wake tokio used to deliver did not come)"
+                ),
+            }
+        }
+    }
+
+    /// `Gated::poll` wakes a request out of budget and decides on its next poll, which must find budget again
+    /// (else the request would spin on its own wakes).
+    #[test]
+    fn tokio_gives_a_task_spent_to_zero_budget_again_on_its_next_poll() {
+        on_each_runtime(|| async {
+            let mut polls = 0;
+            std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls == 1 {
+                    spend_budget(cx);
+                    assert!(
+                        !tokio::task::coop::has_budget_remaining(),
+                        "BatchGate relies on `has_budget_remaining()` being false once a poll spent the budget"
+                    );
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                assert!(
+                    tokio::task::coop::has_budget_remaining(),
+                    "BatchGate relies on tokio giving a task budget again on its next poll"
+                );
+                Poll::Ready(())
+            })
+            .await;
+        });
+    }
+
+    /// A tokio resource that refuses for lack of budget wakes the task only after the poll: `Gated::poll` cannot
+    /// see that wake, which is why it consults the budget; and the wake does come, so the request is polled again.
+    #[test]
+    fn tokio_defers_the_wake_of_a_resource_refused_for_lack_of_budget_until_after_the_poll() {
+        on_each_runtime(|| async {
+            let (message_tx, mut message_rx) = tokio::sync::mpsc::unbounded_channel::<u8>();
+            message_tx.send(7).unwrap();
+            let mut watch = None;
+            std::future::poll_fn(|cx| {
+                let Some(watch) = &watch else {
+                    spend_budget(cx);
+                    let (seen, waker) = watched(cx);
+                    assert!(
+                        message_rx.poll_recv(&mut Context::from_waker(&waker)).is_pending(),
+                        "BatchGate relies on tokio resources refusing a task out of budget (mpsc with a message ready)"
+                    );
+                    assert!(
+                        !seen.woken.load(Ordering::Acquire),
+                        "BatchGate: tokio now wakes a task refused for lack of budget during the poll, not after it; \
+                         revisit the budget case in `Gated::poll`"
+                    );
+                    watch = Some(seen);
+                    return Poll::Pending;
+                };
+                assert!(
+                    watch.woken.load(Ordering::Acquire),
+                    "BatchGate relies on the deferred wake going through the waker the resource was given"
+                );
+                assert_eq!(
+                    message_rx.poll_recv(cx),
+                    Poll::Ready(Some(7)),
+                    "with budget again, the message is received"
+                );
+                Poll::Ready(())
+            })
+            .await;
+        });
+    }
+
+    /// Spending the budget to exactly zero on ready operations registers no wake at all, during the poll or after:
+    /// why `Gated::poll` must wake a request out of budget itself rather than wait.
+    #[test]
+    fn tokio_registers_no_wake_for_a_budget_spent_to_zero_by_ready_operations() {
+        on_each_runtime(|| async {
+            let mut watch = None;
+            std::future::poll_fn(|cx| {
+                let Some(watch) = &watch else {
+                    let (seen, waker) = watched(cx);
+                    spend_budget(&mut Context::from_waker(&waker));
+                    // `yield_now` defers its wake with the others of this poll, so the next poll comes after them all.
+                    let yielded = std::pin::pin!(tokio::task::yield_now()).poll(cx);
+                    assert!(yielded.is_pending());
+                    watch = Some(seen);
+                    return Poll::Pending;
+                };
+                assert!(
+                    !watch.woken.load(Ordering::Acquire),
+                    "BatchGate: tokio now wakes a task whose budget ready operations spent to zero; the budget case \
+                     in `Gated::poll` (and its comment) may be simplified"
+                );
+                Poll::Ready(())
+            })
+            .await;
+        });
     }
 }

@@ -25,12 +25,41 @@ use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::{ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 
-/// An object some of whose fields can be answered without waiting.
+/// An object some of whose fields can be answered without waiting. Implemented through [`plain_fields!`], so the
+/// names it answers are one list.
 pub(crate) trait PlainObject: ContainerType + Sized {
-    /// The value of `field` (an argument-free, unguarded field) if it is known now; `None` leaves the
-    /// field to `T`'s resolver. `ctx` is the object's selection set.
+    /// The fields `plain_field` answers. A field answered here skips its resolver, and with it any guard
+    /// (`RequireScope`), argument or directive; `tests::every_plain_field_is_a_bare_field_of_its_type` and
+    /// `graphql_api::every_field_of_a_fast_path_type_answers_a_caller_without_scopes_as_async_graphql_does`
+    /// keep such fields out. Only they read it: `plain_fields!` makes `plain_field` match exactly these names.
+    #[cfg(test)]
+    const PLAIN_FIELDS: &'static [&'static str];
+
+    /// The value of `field` (one of `PLAIN_FIELDS`) if it is known now; `None` leaves the field to `T`'s
+    /// resolver. `ctx` is the object's selection set.
     fn plain_field(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<Value>;
 }
+
+/// Writes `PLAIN_FIELDS` and `plain_field` of a [`PlainObject`] impl from one table of names and values, so
+/// a name cannot be answered without being listed for the fence tests.
+macro_rules! plain_fields {
+    (fn plain_field(&$this:ident, $ctx:ident, $field:ident) { $($name:literal => $value:expr),+ $(,)? }) => {
+        #[cfg(test)]
+        const PLAIN_FIELDS: &'static [&'static str] = &[$($name),+];
+
+        fn plain_field(
+            &$this,
+            $ctx: &async_graphql::ContextSelectionSet<'_>,
+            $field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+        ) -> Option<async_graphql::Value> {
+            Some(match $field.node.name.node.as_str() {
+                $($name => $value,)+
+                _ => return None,
+            })
+        }
+    };
+}
+pub(crate) use plain_fields;
 
 /// Resolves as `T` does, through the fast path when it can.
 pub(crate) struct Plain<T>(pub T);
@@ -203,4 +232,69 @@ fn applies<T: PlainObject>(ctx: &ContextSelectionSet<'_>, root: &T, condition: O
 /// A string field's value.
 pub(crate) fn text(value: Option<&str>) -> Value {
     value.map_or(Value::Null, |text| Value::String(text.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_schema;
+    use async_graphql::parser::types::{FieldDefinition, ServiceDocument, TypeKind, TypeSystemDefinition};
+
+    use super::PlainObject;
+    use crate::graphql::AccessDirectives;
+    use crate::graphql::types::employee::Employee;
+    use crate::graphql::types::org::{Group, GroupType};
+
+    /// The fields `type_name` has in `document`, empty if no object type has that name.
+    fn fields_of<'a>(document: &'a ServiceDocument, type_name: &str) -> Vec<&'a FieldDefinition> {
+        document
+            .definitions
+            .iter()
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Type(definition) if definition.node.name.node == type_name => {
+                    Some(&definition.node.kind)
+                }
+                _ => None,
+            })
+            .flat_map(|kind| match kind {
+                TypeKind::Object(object) => object.fields.iter().map(|field| &field.node).collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// What keeps each of `T`'s plain fields from being answered past its resolver.
+    fn fence<T: PlainObject>(document: &ServiceDocument) -> Vec<String> {
+        let type_name = T::type_name();
+        let fields = fields_of(document, &type_name);
+        T::PLAIN_FIELDS
+            .iter()
+            .filter_map(|name| {
+                let Some(field) = fields.iter().find(|field| field.name.node == *name) else {
+                    return Some(format!("{type_name}.{name}: no such field"));
+                };
+                let arguments: Vec<&str> =
+                    field.arguments.iter().map(|argument| argument.node.name.node.as_str()).collect();
+                let directives: Vec<&str> =
+                    field.directives.iter().map(|directive| directive.node.name.node.as_str()).collect();
+                (!arguments.is_empty() || !directives.is_empty())
+                    .then(|| format!("{type_name}.{name}: arguments {arguments:?}, directives {directives:?}"))
+            })
+            .collect()
+    }
+
+    /// Every name a `plain` table answers is a field of its type in the published schema (every access-control
+    /// marker kept), with no argument and no directive. Guards do not show in a schema: the differential test
+    /// `graphql_api::every_field_of_a_fast_path_type_answers_a_caller_without_scopes_as_async_graphql_does`
+    /// catches those.
+    #[test]
+    fn every_plain_field_is_a_bare_field_of_its_type() {
+        let document = parse_schema(crate::graphql::schema_sdl(AccessDirectives::RequiresScopes)).unwrap();
+        assert!(!fields_of(&document, "Employee").is_empty(), "the fence cannot read the schema");
+
+        let mut problems = fence::<Employee>(&document);
+        problems.extend(fence::<Group>(&document));
+        problems.extend(fence::<GroupType>(&document));
+
+        assert!(problems.is_empty(), "graphql::plain would answer these past their resolvers: {problems:#?}");
+    }
 }

@@ -2,8 +2,12 @@
 
 use std::collections::HashSet;
 
+use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
 use insta::assert_json_snapshot;
+use keka_subgraph::graphql::{AccessDirectives, schema_sdl};
 use keka_subgraph::keka::{EmployeeFilter, KekaClient, PageRequest};
+use keka_subgraph::server::RouterAuth;
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::helpers::{codes, spawn_app, spawn_app_with};
@@ -514,6 +518,120 @@ async fn the_fast_path_answers_exactly_as_async_graphql_does() {
         other => panic!("not an object: {other}"),
     };
     assert_eq!(node_keys, ["id", "manager", "dottedLineManager", "groups", "department", "directReports"]);
+    app.stop().await;
+}
+
+/// The object types the fast path answers, each with a query that reaches a list of them through it (`FIELD` marks
+/// the selection under test).
+const FAST_PATH_TYPES: [(&str, &str); 3] = [
+    ("Employee", "{ employees(first: 30) { nodes { FIELD } } }"),
+    ("Group", "{ employees(first: 30) { nodes { groups { FIELD } } } }"),
+    ("GroupType", "{ employees(first: 30) { nodes { groups { type { FIELD } } } } }"),
+];
+
+/// A query's answer as the caller sees it: the data without the `slow` keys, and the errors in a fixed order.
+fn as_seen(mut answer: Value) -> (Value, Vec<String>) {
+    let mut errors: Vec<String> =
+        answer.get("errors").and_then(Value::as_array).into_iter().flatten().map(Value::to_string).collect();
+    errors.sort();
+    let mut data: async_graphql::Value = serde_json::from_value(answer["data"].take()).unwrap();
+    without_slow_fields(&mut data);
+    (data.into_json().unwrap(), errors)
+}
+
+/// The named type inside a field's type (`Photo` of `[Photo!]!`).
+fn named_type(ty: &Type) -> &str {
+    match &ty.base {
+        BaseType::Named(name) => name.as_str(),
+        BaseType::List(inner) => named_type(inner),
+    }
+}
+
+/// Every field of the types `graphql::plain` answers (taken from the published schema, not listed here), asked for
+/// by a caller the router passed without the personal-data scope, answers and fails exactly as on async-graphql's own
+/// path: a guarded field entering a fast-path table would answer here where its guard refuses.
+#[tokio::test]
+async fn every_field_of_a_fast_path_type_answers_a_caller_without_scopes_as_async_graphql_does() {
+    let app = spawn_app_with(30, |settings| {
+        settings.router_auth = RouterAuth::SharedSecret {
+            header: "router-authorization".parse().unwrap(),
+            secret: SecretString::from("r0uter-s3cret".to_owned()),
+            scopes_header: "x-auth-scopes".parse().unwrap(),
+        };
+    })
+    .await;
+    let ask = |query: String| {
+        let request = app.http.post(format!("http://{}/graphql", app.address));
+        async move {
+            let request = request.header("router-authorization", "r0uter-s3cret").json(&json!({ "query": query }));
+            request.send().await.expect("subgraph answers").json::<Value>().await.expect("a JSON answer")
+        }
+    };
+    let schema = async_graphql::parser::parse_schema(schema_sdl(AccessDirectives::None)).unwrap();
+    let object_types: HashSet<&str> = schema
+        .definitions
+        .iter()
+        .filter_map(|definition| match definition {
+            TypeSystemDefinition::Type(definition)
+                if matches!(
+                    definition.node.kind,
+                    TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_)
+                ) =>
+            {
+                Some(definition.node.name.node.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut forbidden = Vec::new();
+
+    for (type_name, template) in FAST_PATH_TYPES {
+        let fields: Vec<_> = schema
+            .definitions
+            .iter()
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Type(definition) if definition.node.name.node == type_name => {
+                    match &definition.node.kind {
+                        TypeKind::Object(object) => Some(object.fields.iter().map(|field| &field.node)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert!(fields.len() > 4, "{type_name} not found in the schema");
+        for field in fields {
+            let name = field.name.node.as_str();
+            let selection = if object_types.contains(named_type(&field.ty.node)) {
+                format!("{name} {{ __typename }}")
+            } else {
+                name.to_owned()
+            };
+            let fast = template.replace("FIELD", &selection);
+            let slow = template.replace("FIELD", &format!("{selection} slowTwice: __typename slowTwice: __typename"));
+
+            let (fast_data, fast_errors) = as_seen(ask(fast).await);
+            let (slow_data, slow_errors) = as_seen(ask(slow).await);
+
+            assert_eq!(fast_data, slow_data, "{type_name}.{name}: the fast path answered differently");
+            assert_eq!(fast_errors, slow_errors, "{type_name}.{name}: the fast path failed differently");
+            if slow_errors.iter().any(|error| error.contains("FORBIDDEN")) {
+                forbidden.push(format!("{type_name}.{name}"));
+            }
+        }
+    }
+    // The caller really lacks the scope: every personal-data field was refused.
+    assert_eq!(
+        forbidden,
+        [
+            "Employee.currentAddress",
+            "Employee.dateOfBirth",
+            "Employee.mobilePhone",
+            "Employee.personalEmail",
+            "Employee.workPhone"
+        ]
+    );
     app.stop().await;
 }
 

@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::Field;
-use async_graphql::{
-    Context, ContextSelectionSet, ID, InputType, Object, Positioned, Result, ScalarType, SimpleObject, Value,
-};
+use async_graphql::{Context, ID, InputType, Object, Result, ScalarType, SimpleObject, Value};
 use chrono::{Days, NaiveDate};
 
 use crate::graphql::access_control::{PII_SCOPE, RequireScope};
@@ -21,7 +18,7 @@ use crate::graphql::context::{graph, loaders, snapshot};
 use crate::graphql::error::{bad_user_input, graphql_error};
 use crate::graphql::lists;
 use crate::graphql::loaders::EmployeeRange;
-use crate::graphql::plain::{Plain, PlainObject, text};
+use crate::graphql::plain::{Plain, PlainObject, plain_fields, text};
 use crate::keka::is_working;
 use crate::keka::models::{self as keka, SystemGroupType};
 
@@ -127,10 +124,8 @@ fn days(n: u64) -> Days {
 
 /// The argument-free fields read straight from Keka's record; personal-data fields are left to their guard.
 impl PlainObject for Employee {
-    fn plain_field(&self, _ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<Value> {
-        let date =
-            |date: Option<keka::KekaDate>| date.map_or(Value::Null, |date| ScalarType::to_value(&Date::from(date)));
-        Some(match field.node.name.node.as_str() {
+    plain_fields! {
+        fn plain_field(&self, _ctx, field) {
             "id" => Value::String(self.0.id.clone()),
             "employeeNumber" => text(self.0.employee_number.as_deref()),
             "displayName" => text(self.name_to_show().as_deref()),
@@ -140,15 +135,19 @@ impl PlainObject for Employee {
             "email" => text(self.0.email.as_deref()),
             "jobTitle" => text(self.job_title_text()),
             "employmentStatus" => EmploymentStatus::from(self.0.employment_status).to_value(),
-            "joiningDate" => date(self.0.joining_date),
-            "exitDate" => date(self.0.exit_date),
-            "resignationDate" => date(self.0.resignation_submitted_date),
-            "probationEndDate" => date(self.0.probation_end_date),
+            "joiningDate" => date_value(self.0.joining_date),
+            "exitDate" => date_value(self.0.exit_date),
+            "resignationDate" => date_value(self.0.resignation_submitted_date),
+            "probationEndDate" => date_value(self.0.probation_end_date),
             "timeType" => TimeType::from(self.0.time_type).to_value(),
             "workerType" => WorkerType::from(self.0.worker_type).to_value(),
-            _ => return None,
-        })
+        }
     }
+}
+
+/// A date field's value.
+fn date_value(date: Option<keka::KekaDate>) -> Value {
+    date.map_or(Value::Null, |date| ScalarType::to_value(&Date::from(date)))
 }
 
 /// A person.

@@ -3,15 +3,14 @@
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::Field;
-use async_graphql::{Context, ContextSelectionSet, ID, InputType, Object, Positioned, Result, SimpleObject, Value};
+use async_graphql::{Context, ContextSelectionSet, ID, InputType, Object, Result, SimpleObject, Value};
 
 use super::employee::{Employee, people_connection};
 use super::enums::GroupKind;
 use crate::graphql::connection::{OffsetConnection, RelayArgs};
 use crate::graphql::context::{graph, snapshot};
 use crate::graphql::lists;
-use crate::graphql::plain::{Plain, PlainObject, nested, text};
+use crate::graphql::plain::{Plain, PlainObject, nested, plain_fields, text};
 use crate::keka::models::{self as keka, SystemGroupType};
 
 /// A postal address.
@@ -121,8 +120,8 @@ impl Group {
 }
 
 impl PlainObject for Group {
-    fn plain_field(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<Value> {
-        Some(match field.node.name.node.as_str() {
+    plain_fields! {
+        fn plain_field(&self, ctx, field) {
             "id" => Value::String(self.model.id.clone()),
             "name" => text(self.model.name.as_deref()),
             "code" => text(self.model.code.as_deref()),
@@ -136,8 +135,7 @@ impl PlainObject for Group {
                     .map_or(GroupKind::Unknown, |group_type| group_type.group_kind())
                     .to_value(),
             },
-            _ => return None,
-        })
+        }
     }
 }
 
@@ -206,15 +204,14 @@ impl GroupType {
 }
 
 impl PlainObject for GroupType {
-    fn plain_field(&self, _ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<Value> {
-        Some(match field.node.name.node.as_str() {
+    plain_fields! {
+        fn plain_field(&self, _ctx, field) {
             "id" => Value::String(self.0.id.clone()),
             "name" => text(self.0.name.as_deref()),
             "kind" => self.group_kind().to_value(),
             "systemGroupTypeCode" => self.0.system_group_type.map_or(Value::Null, |code| Value::from(code.code())),
             "isSystemDefined" => self.0.is_system_defined.map_or(Value::Null, Value::Boolean),
-            _ => return None,
-        })
+        }
     }
 }
 
