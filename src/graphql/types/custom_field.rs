@@ -16,7 +16,7 @@ impl CustomField {
     /// Whether the value is `wanted`, ignoring case: the whole value, or one item of a multi-select value.
     pub fn has_value(field: &KekaCustomField, wanted: &str) -> bool {
         let wanted = wanted.trim();
-        let Some(text) = text_of(field.value.as_ref()) else { return false };
+        let Some(text) = field.value.as_deref() else { return false };
         text.trim().eq_ignore_ascii_case(wanted)
             || (is_multi_select(field) && text.split(',').any(|item| item.trim().eq_ignore_ascii_case(wanted)))
     }
@@ -26,7 +26,7 @@ impl CustomField {
 impl CustomField {
     /// Keka's id for the field's definition (the same on every person).
     async fn id(&self) -> Option<ID> {
-        self.0.id.clone().map(ID)
+        self.0.id.as_deref().map(|id| ID(id.to_owned()))
     }
 
     /// The field's title, as the admin named it.
@@ -37,13 +37,13 @@ impl CustomField {
     /// Keka's type for the field, as Keka names it (`Text`, `Number`, `Date`, `Dropdown`, `Checkbox`,
     /// `MultiSelect`…).
     #[graphql(name = "type")]
-    async fn kind(&self) -> Option<String> {
-        text_of(self.0.r#type.as_ref())
+    async fn kind(&self) -> Option<&str> {
+        self.0.r#type.as_deref()
     }
 
     /// The value as Keka sends it: text, whatever the type. Null when the field is empty.
-    async fn value(&self) -> Option<String> {
-        text_of(self.0.value.as_ref()).filter(|text| !text.is_empty())
+    async fn value(&self) -> Option<&str> {
+        self.0.value.as_deref().filter(|text| !text.is_empty())
     }
 
     /// The value read by the field's type: a number for number fields, true or false for checkbox and yes/no
@@ -54,19 +54,8 @@ impl CustomField {
     }
 }
 
-/// The text of a value Keka documents as a string, tolerating a number or boolean in its place.
-fn text_of(value: Option<&serde_json::Value>) -> Option<String> {
-    match value? {
-        serde_json::Value::String(text) => Some(text.clone()),
-        serde_json::Value::Null => None,
-        other @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => Some(other.to_string()),
-        // Keka documents no structured values; a future one is shown as its JSON rather than dropped.
-        other => Some(other.to_string()),
-    }
-}
-
 fn kind_of(field: &KekaCustomField) -> String {
-    text_of(field.r#type.as_ref()).unwrap_or_default().to_ascii_lowercase().replace([' ', '-', '_', '/'], "")
+    field.r#type.as_deref().unwrap_or_default().to_ascii_lowercase().replace([' ', '-', '_', '/'], "")
 }
 
 fn is_multi_select(field: &KekaCustomField) -> bool {
@@ -76,8 +65,7 @@ fn is_multi_select(field: &KekaCustomField) -> bool {
 
 fn typed(field: &KekaCustomField) -> Option<serde_json::Value> {
     use serde_json::Value;
-    let text = text_of(field.value.as_ref()).filter(|text| !text.trim().is_empty())?;
-    let text = text.trim();
+    let text = field.value.as_deref().map(str::trim).filter(|text| !text.is_empty())?;
     let kind = kind_of(field);
     let typed = if is_multi_select(field) {
         Some(Value::Array(text.split(',').map(|item| Value::String(item.trim().to_owned())).collect()))
