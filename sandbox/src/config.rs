@@ -49,7 +49,10 @@ impl Default for SandboxCredentials {
 /// Failure injection for `/api/v1/...` responses (and the token endpoint outage switch).
 ///
 /// Rates are fractions in `[0, 1]`. One random draw per API request decides the outcome,
-/// checked in the order error → HTML error → malformed JSON, so the rates add up.
+/// checked in the order error → HTML error → malformed JSON → commit then fail, so the rates
+/// add up. What each does to a write (`POST /time/leaverequests`; the employee search is a
+/// POST but reads): an error or HTML page answers before the write, which is not applied; a
+/// malformed body and commit-then-fail answer after it, which is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FaultConfig {
@@ -62,6 +65,15 @@ pub struct FaultConfig {
     pub malformed_json_rate: f64,
     /// Fraction of API requests answered `502` with an HTML page, as a proxy in front of Keka would.
     pub html_error_rate: f64,
+    /// Fraction of API writes whose answer is lost: the write is applied (even if the client
+    /// hangs up meanwhile), then, after [`Self::commit_then_fail_delay`], the answer is a
+    /// `500` with Keka's error envelope whatever the write's own answer was. A client that
+    /// retries on it sends the write twice. Reads drawing this fault are answered normally.
+    pub commit_then_fail_rate: f64,
+    /// How long a commit-then-fail answer is held back; past the client's timeout, the client
+    /// gets no answer at all (the write is applied all the same).
+    #[serde(rename = "commit_then_fail_delay_ms", with = "duration_ms")]
+    pub commit_then_fail_delay: Duration,
     /// When true the token endpoint answers `503`.
     pub token_endpoint_down: bool,
 }
@@ -370,6 +382,8 @@ impl SandboxArgs {
                 malformed_json_rate: self.malformed_json_rate,
                 html_error_rate: self.html_error_rate,
                 token_endpoint_down: self.token_endpoint_down,
+                // Lost answers are for tests of a client's writes: set at runtime (admin route).
+                ..FaultConfig::default()
             },
             keeper: KeeperSandboxConfig {
                 node_id: self.keeper_node_id,

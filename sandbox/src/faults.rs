@@ -1,4 +1,5 @@
-//! Fault injection for API responses: server errors, proxy HTML pages, truncated JSON.
+//! Fault injection for API responses: server errors, proxy HTML pages, truncated JSON, and
+//! writes whose answer is lost after they were applied.
 //!
 //! One random draw per API request (from an RNG seeded from the tenant seed) picks the
 //! outcome, so a given seed and request sequence fails the same way every run.
@@ -23,6 +24,8 @@ pub(crate) enum Fault {
     HtmlError,
     /// 200 with the real body cut in half.
     MalformedJson,
+    /// A write applied, then its answer lost: 500 with Keka's error envelope after a delay.
+    CommitThenFail,
 }
 
 /// The current fault settings plus the RNG that applies them.
@@ -57,8 +60,10 @@ impl FaultInjector {
     }
 
     /// Draws the fault for one request. Rates are checked cumulatively in the order
-    /// error → HTML → malformed, so they partition `[0, 1)`.
-    pub(crate) fn draw(&self) -> Fault {
+    /// error → HTML → malformed → commit then fail, so they partition `[0, 1)`. A read that
+    /// draws commit-then-fail gets no fault (one draw per request all the same, so the faults
+    /// of a seed do not depend on which requests write).
+    pub(crate) fn draw(&self, write: bool) -> Fault {
         let config = self.current();
         let x: f64 = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner).random();
         let mut edge = config.error_rate;
@@ -72,6 +77,10 @@ impl FaultInjector {
         edge += config.malformed_json_rate;
         if x < edge {
             return Fault::MalformedJson;
+        }
+        edge += config.commit_then_fail_rate;
+        if write && x < edge {
+            return Fault::CommitThenFail;
         }
         Fault::None
     }
@@ -117,23 +126,51 @@ mod tests {
     #[test]
     fn rates_partition_the_draws() {
         let f = FaultInjector::new(FaultConfig::default(), 1);
-        assert!((0..200).all(|_| f.draw() == Fault::None));
+        assert!((0..200).all(|_| f.draw(false) == Fault::None));
         f.set(FaultConfig { error_rate: 1.0, ..FaultConfig::default() });
-        assert!((0..200).all(|_| f.draw() == Fault::ServerError));
+        assert!((0..200).all(|_| f.draw(false) == Fault::ServerError));
         f.set(FaultConfig { html_error_rate: 1.0, ..FaultConfig::default() });
-        assert!((0..200).all(|_| f.draw() == Fault::HtmlError));
+        assert!((0..200).all(|_| f.draw(false) == Fault::HtmlError));
         f.set(FaultConfig {
             error_rate: 0.25,
             html_error_rate: 0.25,
             malformed_json_rate: 0.25,
             latency: Duration::ZERO,
+            commit_then_fail_rate: 0.0,
+            commit_then_fail_delay: Duration::ZERO,
             token_endpoint_down: false,
         });
-        let draws: Vec<Fault> = (0..4000).map(|_| f.draw()).collect();
+        let draws: Vec<Fault> = (0..4000).map(|_| f.draw(false)).collect();
         for kind in [Fault::None, Fault::ServerError, Fault::HtmlError, Fault::MalformedJson] {
             let n = draws.iter().filter(|d| **d == kind).count();
             assert!((800..1200).contains(&n), "{kind:?}: {n}");
         }
+    }
+
+    #[test]
+    fn only_writes_lose_their_answer() {
+        let f = FaultInjector::new(FaultConfig { commit_then_fail_rate: 1.0, ..FaultConfig::default() }, 1);
+        assert!((0..200).all(|_| f.draw(false) == Fault::None));
+        assert!((0..200).all(|_| f.draw(true) == Fault::CommitThenFail));
+        // The band comes after the others: with every rate at a quarter, writes split four ways
+        // plus the lost answers, and reads see no fault where writes lose theirs.
+        f.set(FaultConfig {
+            error_rate: 0.25,
+            html_error_rate: 0.25,
+            malformed_json_rate: 0.25,
+            commit_then_fail_rate: 0.25,
+            ..FaultConfig::default()
+        });
+        let writes: Vec<Fault> = (0..4000).map(|_| f.draw(true)).collect();
+        for kind in [Fault::ServerError, Fault::HtmlError, Fault::MalformedJson, Fault::CommitThenFail] {
+            let n = writes.iter().filter(|d| **d == kind).count();
+            assert!((800..1200).contains(&n), "{kind:?}: {n}");
+        }
+        assert!(!writes.contains(&Fault::None));
+        let reads: Vec<Fault> = (0..4000).map(|_| f.draw(false)).collect();
+        assert!(!reads.contains(&Fault::CommitThenFail));
+        let n = reads.iter().filter(|d| **d == Fault::None).count();
+        assert!((800..1200).contains(&n), "None: {n}");
     }
 
     #[test]
@@ -150,5 +187,9 @@ mod tests {
         assert_eq!(cfg.error_rate, 0.5);
         let json = serde_json::to_value(&cfg).unwrap();
         assert_eq!(json["latency_ms"], 250);
+        let cfg: FaultConfig =
+            serde_json::from_str(r#"{"commit_then_fail_rate":1.0,"commit_then_fail_delay_ms":30000}"#).unwrap();
+        assert_eq!((cfg.commit_then_fail_rate, cfg.commit_then_fail_delay), (1.0, Duration::from_secs(30)));
+        assert_eq!(serde_json::to_value(&cfg).unwrap()["commit_then_fail_delay_ms"], 30_000);
     }
 }

@@ -9,6 +9,11 @@
 //!   [`RunningSandbox::apply_hr_changes`](super::RunningSandbox::apply_hr_changes)); writers
 //!   are serialised, and every choice comes from the change stream of the tenant seed, so a
 //!   seed and a sequence of calls give the same changes every run.
+//! - [`file_leave`]: a leave request made through the API (`POST /time/leaverequests`),
+//!   checked against the tenant and filed pending, through the same writer, copy-on-write
+//!   swap and webhooks (`LeaveRequested`) as the HR team's leave. It is the API's write, not
+//!   the HR team's: `hr_changes` does not count it, and its id comes from a counter of its
+//!   own, not from the change stream, so the HR team's changes of a seed stay what they were.
 //! - [`spawn`]: the background tasks of a running sandbox: random changes at
 //!   `changes_per_hour`, and the webhook sender.
 //!
@@ -36,8 +41,9 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use super::config::SandboxConfig;
+use super::ids::Guid;
 use super::state::AppState;
-use super::tenant::{Change, ChangeDetail, ChangeKind, Employee, ExitType, Tenant};
+use super::tenant::{Change, ChangeDetail, ChangeKind, Employee, ExitType, LeaveApplication, Tenant};
 
 /// RNG stream (of the tenant seed) the changes draw from; generation uses streams 1–4.
 const CHANGE_STREAM: u64 = 5;
@@ -224,6 +230,8 @@ pub(crate) fn event_type(kind: ChangeKind) -> Option<&'static str> {
 struct Writer {
     rng: ChaCha8Rng,
     last_at: Option<NaiveDateTime>,
+    /// Leave requests filed through the API so far (their ids derive from it).
+    filed: u64,
 }
 
 impl Writer {
@@ -266,7 +274,7 @@ impl Hr {
             }
             None => (None, None),
         };
-        Self { writer: Mutex::new(Writer { rng, last_at: None }), webhooks, receiver: Mutex::new(receiver) }
+        Self { writer: Mutex::new(Writer { rng, last_at: None, filed: 0 }), webhooks, receiver: Mutex::new(receiver) }
     }
 }
 
@@ -347,7 +355,7 @@ pub(crate) fn apply(app: &AppState, plan: &Plan) -> Vec<HrChange> {
         }
         // Changes Keka has no event for (a new department) are announced by no webhook.
         if app.hr.webhooks.is_some()
-            && let Some(delivery) = webhook_form(&next, &change)
+            && let Some(delivery) = webhook_form(&next, &change, UPDATED_BY)
         {
             deliveries.push(delivery);
         }
@@ -358,15 +366,54 @@ pub(crate) fn apply(app: &AppState, plan: &Plan) -> Vec<HrChange> {
         app.stats.record_hr_changes(applied.len() as u64);
     }
     drop(writer);
-    if let Some(queue) = &app.hr.webhooks {
-        for delivery in deliveries {
-            if let Err(err) = queue.try_send(delivery) {
-                tracing::warn!(error = %err, "sandbox webhook dropped: the delivery queue is full");
-                app.stats.record_webhook(false);
-            }
+    deliver(app, deliveries);
+    applied
+}
+
+/// Files a leave request made through the API: checked against the tenant as it is, then
+/// added (pending) to a copy that is swapped in, and announced like the HR team's leave. The
+/// error is the message of the 400 when a check fails (nothing changes then). CPU work
+/// proportional to the tenant's size: call it off the async workers.
+pub(crate) fn file_leave(app: &AppState, application: &LeaveApplication) -> Result<Guid, String> {
+    let mut writer = app.hr.writer.lock().unwrap_or_else(PoisonError::into_inner);
+    // Loaded under the writer lock: no other change can land between the checks and the swap.
+    let current = app.tenant.load();
+    let reviewed = current.review_leave_application(application)?;
+    let at = writer.stamp();
+    writer.filed += 1;
+    let mut next = Tenant::clone(&current);
+    let change = next.file_leave(reviewed, writer.filed, at);
+    let ChangeDetail::Leave { request, .. } = change.detail else { unreachable!("filing leave is a leave change") };
+    let record = describe(&next, &change);
+    // Announced as made by whoever asked: the `requestedBy` employee, or the employee.
+    let asker = application.requested_by.unwrap_or(application.employee);
+    let updated_by = next.employee(asker).map_or(UPDATED_BY, |e| e.display_name.as_str());
+    tracing::info!(
+        kind = "leave",
+        employee = %record.employee_id,
+        employee_number = %record.employee_number,
+        leave_request = %request,
+        at = %record.at,
+        "sandbox leave request filed through the API"
+    );
+    let delivery = if app.hr.webhooks.is_some() { webhook_form(&next, &change, updated_by) } else { None };
+    app.tenant.store(Arc::new(next));
+    drop(writer);
+    deliver(app, delivery);
+    Ok(request)
+}
+
+/// Queues webhooks for the sender (outside the writer lock); a full queue drops them.
+fn deliver(app: &AppState, deliveries: impl IntoIterator<Item = Delivery>) {
+    let Some(queue) = &app.hr.webhooks else {
+        return;
+    };
+    for delivery in deliveries {
+        if let Err(err) = queue.try_send(delivery) {
+            tracing::warn!(error = %err, "sandbox webhook dropped: the delivery queue is full");
+            app.stats.record_webhook(false);
         }
     }
-    applied
 }
 
 fn random_kind<R: Rng + ?Sized>(rng: &mut R) -> ChangeKind {
@@ -436,7 +483,8 @@ fn event_date(d: chrono::NaiveDate) -> String {
 /// `employeeNumber`, `previous…`/`updated…`, `updatedBy`, `updatedOn`). How Keka packs the
 /// event object into the form is not documented; the sandbox sends its fields as parameters.
 /// `None` for a change Keka has no event for (a new department): nothing is sent.
-fn webhook_form(t: &Tenant, change: &Change) -> Option<Delivery> {
+/// `updated_by` is who made the change: [`UPDATED_BY`] for the HR team, a name for the API.
+fn webhook_form(t: &Tenant, change: &Change, updated_by: &str) -> Option<Delivery> {
     let event_type = event_type(change.kind)?;
     let e = &t.employees[change.employee?];
     let name = |i: usize| t.employees[i].display_name.clone();
@@ -486,7 +534,7 @@ fn webhook_form(t: &Tenant, change: &Change) -> Option<Delivery> {
         ChangeDetail::Department { .. } => return None,
     }
     form.extend([
-        ("updatedBy", UPDATED_BY.to_owned()),
+        ("updatedBy", updated_by.to_owned()),
         // Keka's convention: no offset; the sandbox's clock is UTC.
         ("updatedOn", change.at.format("%Y-%m-%dT%H:%M:%S").to_string()),
     ]);
@@ -652,7 +700,7 @@ mod tests {
 
     #[test]
     fn stamps_are_whole_milliseconds_and_strictly_increase() {
-        let mut writer = Writer { rng: ChaCha8Rng::seed_from_u64(1), last_at: None };
+        let mut writer = Writer { rng: ChaCha8Rng::seed_from_u64(1), last_at: None, filed: 0 };
         let stamps: Vec<_> = (0..50).map(|_| writer.stamp()).collect();
         assert!(stamps.windows(2).all(|w| w[0] < w[1]));
         assert!(stamps.iter().all(|s| s.and_utc().timestamp_subsec_nanos() % 1_000_000 == 0));

@@ -13,8 +13,9 @@
 //! - `routes`: the axum router.
 //! - `hr`: the tenant behind copy-on-write, HR changes (hires, exits, moves, renames, leave
 //!   requests; new departments on request only) from the admin route or a background task at
-//!   `changes_per_hour`, and Keka-style Event Trigger webhooks announcing them (none for a
-//!   department: Keka has no such event).
+//!   `changes_per_hour`, leave requested through the API (`POST /time/leaverequests`, the one
+//!   write), and Keka-style Event Trigger webhooks announcing them (none for a department:
+//!   Keka has no such event).
 //! - [`keeper`]: a simulated Keeper SCIM 2.0 node on the same listener
 //!   (`/api/rest/scim/v2/{node_id}`), whose accounts are derived from the tenant's employees.
 

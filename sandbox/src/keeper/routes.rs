@@ -93,8 +93,9 @@ async fn admit(app: &AppState, request: Request, next: Next) -> Response {
         }
         return response;
     }
-    match app.keeper.faults.draw() {
-        Fault::None => next.run(request).await,
+    // The Keeper node only reads: no write loses its answer here.
+    match app.keeper.faults.draw(false) {
+        Fault::None | Fault::CommitThenFail => next.run(request).await,
         Fault::ServerError => wire::error(StatusCode::INTERNAL_SERVER_ERROR, None, "Internal server error"),
         Fault::HtmlError => faults::html_page(StatusCode::BAD_GATEWAY),
         Fault::MalformedJson => {

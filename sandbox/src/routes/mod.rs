@@ -19,7 +19,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,6 +37,9 @@ use super::stats::{UNMATCHED_API_ROUTE, UNMATCHED_ROUTE};
 
 /// Largest response body the malformed-JSON fault will buffer.
 const MAX_BODY: usize = 64 * 1024 * 1024;
+/// Routes whose POST changes the tenant (the faults treat writes apart); the employee search
+/// is a POST that only reads.
+const WRITE_ROUTES: &[&str] = &["/api/v1/time/leaverequests"];
 
 /// Builds the sandbox router.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
@@ -50,7 +53,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/hris/locations", get(hris::list_locations))
         .route("/api/v1/hris/jobtitles", get(hris::list_job_titles))
         .route("/api/v1/time/leavetypes", get(time::list_leave_types))
-        .route("/api/v1/time/leaverequests", get(time::list_leave_requests))
+        .route("/api/v1/time/leaverequests", get(time::list_leave_requests).post(time::create_leave_request))
         .route("/api/v1/time/leavebalance", get(time::list_leave_balances))
         .route("/api/v1/time/attendance", get(time::list_attendance))
         .route("/api/v1/hire/jobs", get(hire::list_jobs))
@@ -129,8 +132,21 @@ async fn gate(app: &AppState, request: Request, next: Next) -> Response {
     if let Admission::Limited { retry_after_secs } = app.budget.admit() {
         return rate_limited(app, retry_after_secs);
     }
-    match app.faults.draw() {
+    match app.faults.draw(is_write(&request)) {
         Fault::None => next.run(request).await,
+        Fault::CommitThenFail => {
+            // The write runs on a task of its own, so that it is applied even if the client
+            // hangs up first, as a server that committed before its answer was lost would.
+            let applied = tokio::spawn(next.run(request)).await;
+            if let Err(err) = applied {
+                tracing::error!(error = %err, "sandbox write panicked");
+            }
+            let delay = app.faults.current().commit_then_fail_delay;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            faults::server_error()
+        }
         Fault::ServerError => faults::server_error(),
         Fault::HtmlError => faults::html_page(StatusCode::BAD_GATEWAY),
         Fault::MalformedJson => {
@@ -143,6 +159,12 @@ async fn gate(app: &AppState, request: Request, next: Next) -> Response {
             Response::from_parts(parts, Body::from(faults::truncate(&bytes)))
         }
     }
+}
+
+/// Whether a request is a write (a POST to one of [`WRITE_ROUTES`]).
+fn is_write(request: &Request) -> bool {
+    request.method() == Method::POST
+        && request.extensions().get::<MatchedPath>().is_some_and(|m| WRITE_ROUTES.contains(&m.as_str()))
 }
 
 /// The 429: Keka documents only the reason `rateLimitExceeded`; the body mirrors its envelope.

@@ -669,6 +669,8 @@ impl Tenant {
             note,
             status: LeaveStatus::Approved,
             cancel_reject_reason: None,
+            reason: None,
+            requested_by: None,
         });
         // Approved leave is consumed leave, as generation counts it.
         let balance = self.leave_balances[who]
@@ -760,7 +762,7 @@ impl Tenant {
 
     /// Inserts a request where generation's order puts it (from date, employee, to date) and
     /// shifts the per-employee index past it, so routes and attendance see it at once.
-    fn insert_leave_request(&mut self, request: LeaveRequest) {
+    pub(super) fn insert_leave_request(&mut self, request: LeaveRequest) {
         let key = (request.from_date, request.employee, request.to_date);
         let at = self.leave_requests.partition_point(|r| (r.from_date, r.employee, r.to_date) <= key);
         let employee = request.employee;

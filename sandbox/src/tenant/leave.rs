@@ -270,6 +270,8 @@ pub(super) fn generate<R: Rng + ?Sized>(
                 note,
                 status,
                 cancel_reject_reason,
+                reason: None,
+                requested_by: None,
             });
         }
     }
@@ -297,6 +299,7 @@ pub(super) fn joiner_balances(types: &[LeaveType], gender: Gender) -> Vec<LeaveB
                 leave_type: t,
                 accrued,
                 consumed: 0.0,
+                pending: 0.0,
                 available: accrued,
                 annual_quota: if lop { 0.0 } else { lt.annual_quota },
             }
@@ -404,6 +407,7 @@ fn balances<R: Rng + ?Sized>(
                             leave_type: t,
                             accrued: 0.0,
                             consumed,
+                            pending: 0.0,
                             available: 0.0,
                             annual_quota: 0.0,
                         };
@@ -415,6 +419,7 @@ fn balances<R: Rng + ?Sized>(
                         leave_type: t,
                         accrued,
                         consumed,
+                        pending: 0.0,
                         available: accrued - consumed,
                         annual_quota: lt.annual_quota,
                     }

@@ -10,13 +10,15 @@
 //! is not stored at all: [`attendance`] computes a day on demand from `(seed, employee, date)`.
 //! After generation, [`changes`] applies HR changes (hires, exits, moves, renames, leave
 //! requests, new departments) to a copy of the tenant; the running sandbox swaps the copy in
-//! (see `crate::hr`).
+//! (see `crate::hr`). [`leave_application`] checks and files leave requested through the API
+//! (`POST /time/leaverequests`) the same way.
 
 mod attendance;
 mod changes;
 mod custom_fields;
 mod hire;
 mod leave;
+mod leave_application;
 mod names;
 mod org;
 mod people;
@@ -31,6 +33,7 @@ use rand_chacha::ChaCha8Rng;
 pub use super::ids::{Guid, NotAGuid};
 pub use attendance::{AttendanceDay, DayType, LeaveDayStatus, Punch};
 pub use changes::{Change, ChangeDetail, ChangeKind};
+pub use leave_application::{LeaveApplication, MAX_LEAVE_SPAN_DAYS, ReviewedLeave};
 
 /// The company the tenant belongs to.
 #[derive(Debug, Clone)]
@@ -468,6 +471,12 @@ pub struct LeaveRequest {
     pub note: Option<String>,
     pub status: LeaveStatus,
     pub cancel_reject_reason: Option<String>,
+    /// The reason given with a request made through the API (Keka's request body has one; its
+    /// listed item does not, so it is kept but not rendered). `None` for generated requests.
+    pub reason: Option<String>,
+    /// Index into [`Tenant::employees`] of who made a request through the API on the
+    /// employee's behalf (`requestedBy`); `None` when the employee asked, or for the HR team's.
+    pub requested_by: Option<usize>,
 }
 
 impl LeaveRequest {
@@ -484,6 +493,10 @@ pub struct LeaveBalance {
     pub leave_type: usize,
     pub accrued: f64,
     pub consumed: f64,
+    /// Days held by pending requests made through the API: gone from `available`, not yet
+    /// `consumed` (which counts approved leave, as generation does). Generation holds nothing;
+    /// for a type with a quota, `available` is `accrued - consumed - pending`.
+    pub pending: f64,
     pub available: f64,
     pub annual_quota: f64,
 }

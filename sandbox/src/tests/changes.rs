@@ -770,13 +770,13 @@ async fn changes_per_hour_applies_changes_in_the_background_until_shutdown() {
 // Webhooks
 
 /// One received webhook: headers and the decoded form.
-struct Received {
-    headers: HeaderMap,
-    form: HashMap<String, String>,
+pub(super) struct Received {
+    pub(super) headers: HeaderMap,
+    pub(super) form: HashMap<String, String>,
 }
 
 /// A tiny webhook receiver on 127.0.0.1:0; returns its URL, the requests it gets, its task.
-async fn receiver() -> (String, mpsc::UnboundedReceiver<Received>, tokio::task::JoinHandle<()>) {
+pub(super) async fn receiver() -> (String, mpsc::UnboundedReceiver<Received>, tokio::task::JoinHandle<()>) {
     async fn hook(State(tx): State<mpsc::UnboundedSender<Received>>, headers: HeaderMap, body: Bytes) -> StatusCode {
         let form = url::form_urlencoded::parse(&body).into_owned().collect();
         let _ = tx.send(Received { headers, form });
@@ -792,11 +792,11 @@ async fn receiver() -> (String, mpsc::UnboundedReceiver<Received>, tokio::task::
     (format!("http://{addr}/keka/events"), rx, task)
 }
 
-async fn next_webhook(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
+pub(super) async fn next_webhook(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
     tokio::time::timeout(PATIENCE, rx.recv()).await.expect("a webhook within the timeout").expect("receiver open")
 }
 
-async fn wait_for(sandbox: &RunningSandbox, what: &str, done: impl Fn(&crate::SandboxStats) -> bool) {
+pub(super) async fn wait_for(sandbox: &RunningSandbox, what: &str, done: impl Fn(&crate::SandboxStats) -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !done(&sandbox.stats()) {
         assert!(tokio::time::Instant::now() < deadline, "{what} within {PATIENCE:?}: {:?}", sandbox.stats());

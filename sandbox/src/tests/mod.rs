@@ -1,11 +1,13 @@
 //! Tests of the sandbox as a whole: generated data invariants (`tenant`), the HTTP
-//! surface through real loopback requests (`http`), the Keeper SCIM node (`keeper`), and HR
-//! changes over time with their webhooks (`changes`).
+//! surface through real loopback requests (`http`), the Keeper SCIM node (`keeper`), HR
+//! changes over time with their webhooks (`changes`), and leave requested through the API
+//! (`leave_requests`).
 //! Every server a test starts is shut down by that test; nothing sleeps.
 
 mod changes;
 mod http;
 mod keeper;
+mod leave_requests;
 mod tenant;
 
 use chrono::NaiveDate;
