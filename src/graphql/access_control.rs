@@ -10,6 +10,8 @@ use std::str::FromStr;
 
 use async_graphql::{ErrorExtensions, Value};
 
+use super::error::code;
+
 /// The JWT scope the router must see before it resolves a personal-data field.
 pub const PII_SCOPE: &str = "read:employee_pii";
 
@@ -116,7 +118,7 @@ impl async_graphql::Guard for RequireScope {
                 "this field needs the `{}` scope, which the caller does not hold",
                 self.0
             ))
-            .extend_with(|_, extensions| extensions.set("code", "FORBIDDEN"))),
+            .extend_with(|_, extensions| extensions.set("code", code::FORBIDDEN))),
             _ => Ok(()),
         }
     }

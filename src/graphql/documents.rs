@@ -3,8 +3,9 @@
 //! Clients send the same few documents over and over (a gateway's query plans, an app's queries), so the parsed
 //! document is cached by its text: a hit skips the parser. The counts the limits need (tokens, aliases,
 //! directives, `_entities` representations) are taken once per document, at parse time; tokens are counted before
-//! the parser runs, so a flood of them costs a scan, not a parse. Depth and complexity are left to async-graphql's
-//! validation (see [`super::build_schema`]).
+//! the parser runs, so a flood of them costs a scan, not a parse. A document that does not parse is refused here,
+//! coded by what the parser found, so no one has to read its message to know it is a parse error. Depth and
+//! complexity are left to async-graphql's validation (see [`super::build_schema`]).
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use async_graphql_value::Value;
 
 use super::GraphLimits;
 use super::entities::EntityScreen;
+use super::error::code;
 
 /// Documents above this size are parsed every time, not cached: the cache is for the repeated small ones.
 const LARGEST_CACHED_DOCUMENT: usize = 16 * 1024;
@@ -48,7 +50,7 @@ impl DocumentCache {
 
     /// Gives the request its parsed document (from the cache when possible), checks the token, alias, directive,
     /// representation and introspection limits, and screens `_entities` representations (see [`EntityScreen`]). A
-    /// document that does not parse is left alone: execution reports the parse error.
+    /// document that does not parse is refused with the parser's message (see [`unparsable`]) and not cached.
     pub fn prepare(&self, request: &mut async_graphql::Request, limits: &GraphLimits) -> Result<Prepared, ServerError> {
         let parsed = match self.parsed.get(request.query.as_str()) {
             Some(parsed) => parsed,
@@ -56,14 +58,11 @@ impl DocumentCache {
                 let tokens = count_tokens(&request.query, limits.max_tokens);
                 if tokens > limits.max_tokens {
                     return Err(limit_error(
-                        "TOO_MANY_TOKENS",
+                        code::TOO_MANY_TOKENS,
                         format!("the document has more than {} tokens", limits.max_tokens),
                     ));
                 }
-                let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-                    let operation_name = request.operation_name.clone();
-                    return Ok(Prepared { operation_name, is_mutation: false, entities: EntityScreen::default() });
-                };
+                let document = async_graphql::parser::parse_query(&request.query).map_err(unparsable)?;
                 let operation_name = match &document.operations {
                     DocumentOperations::Multiple(operations) if operations.len() == 1 => {
                         operations.keys().next().map(|name| name.to_string())
@@ -87,9 +86,9 @@ impl DocumentCache {
                 parsed
             }
         };
-        within("TOO_MANY_TOKENS", "tokens", parsed.tokens, limits.max_tokens)?;
-        within("TOO_MANY_ALIASES", "aliased fields", parsed.aliases, limits.max_aliases)?;
-        within("TOO_MANY_DIRECTIVES", "directives", parsed.directives, limits.max_directives)?;
+        within(code::TOO_MANY_TOKENS, "tokens", parsed.tokens, limits.max_tokens)?;
+        within(code::TOO_MANY_ALIASES, "aliased fields", parsed.aliases, limits.max_aliases)?;
+        within(code::TOO_MANY_DIRECTIVES, "directives", parsed.directives, limits.max_directives)?;
         let representations = parsed.literal_representations
             + parsed
                 .representation_variables
@@ -101,7 +100,7 @@ impl DocumentCache {
                 .sum::<usize>();
         if representations > limits.max_representations {
             return Err(limit_error(
-                "TOO_MANY_REPRESENTATIONS",
+                code::TOO_MANY_REPRESENTATIONS,
                 format!(
                     "`_entities` got {representations} representations; at most {} are allowed per request",
                     limits.max_representations
@@ -110,7 +109,7 @@ impl DocumentCache {
         }
         if parsed.asks_introspection && !limits.introspection {
             return Err(limit_error(
-                "INTROSPECTION_DISABLED",
+                code::INTROSPECTION_DISABLED,
                 "introspection (`__schema`, `__type`) is switched off on this subgraph".to_owned(),
             ));
         }
@@ -148,7 +147,25 @@ fn within(code: &str, what: &str, count: usize, max: usize) -> Result<(), Server
 }
 
 fn limit_error(code: &str, message: String) -> ServerError {
-    let mut error = ServerError::new(message, None);
+    coded(ServerError::new(message, None), code)
+}
+
+/// The parser's refusal, with the message and locations async-graphql would have given it. Broken syntax (or nesting
+/// past the parser's own limit) is a parse failure; a well-formed document that breaks one of GraphQL's document
+/// rules (no operation, an anonymous operation beside others, a name defined twice) is a validation failure.
+fn unparsable(error: async_graphql::parser::Error) -> ServerError {
+    use async_graphql::parser::Error;
+    let code = match &error {
+        Error::MultipleOperations { .. }
+        | Error::OperationDuplicated { .. }
+        | Error::FragmentDuplicated { .. }
+        | Error::MissingOperation => code::GRAPHQL_VALIDATION_FAILED,
+        _ => code::GRAPHQL_PARSE_FAILED,
+    };
+    coded(ServerError::from(error), code)
+}
+
+fn coded(mut error: ServerError, code: &str) -> ServerError {
     error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
     error
 }
@@ -407,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cached_document_is_reused_and_a_broken_one_is_left_to_execution() {
+    fn a_cached_document_is_reused_and_a_broken_one_is_refused_uncached() {
         let cache = DocumentCache::new(10);
         let limits = GraphLimits::default();
         for _ in 0..3 {
@@ -418,8 +435,30 @@ mod tests {
         cache.parsed.run_pending_tasks();
         assert_eq!(cache.parsed.entry_count(), 1);
         let mut broken = async_graphql::Request::new("{ employees(");
-        cache.prepare(&mut broken, &limits).unwrap();
-        assert!(broken.parsed_query().is_err());
+        let error = cache.prepare(&mut broken, &limits).unwrap_err();
+        assert_eq!(code_of(&error), "\"GRAPHQL_PARSE_FAILED\"");
+        cache.parsed.run_pending_tasks();
+        assert_eq!(cache.parsed.entry_count(), 1);
+    }
+
+    #[test]
+    fn the_parsers_refusals_are_coded_by_what_it_found_with_its_own_message() {
+        let cache = DocumentCache::new(10);
+        let cases = [
+            ("{ employees(", "\"GRAPHQL_PARSE_FAILED\""),
+            ("query { a } }", "\"GRAPHQL_PARSE_FAILED\""),
+            ("{ a } query Q { b }", "\"GRAPHQL_VALIDATION_FAILED\""),
+            ("query Q { a } query Q { b }", "\"GRAPHQL_VALIDATION_FAILED\""),
+            ("{ ...F } fragment F on Query { a } fragment F on Query { b }", "\"GRAPHQL_VALIDATION_FAILED\""),
+            ("fragment F on Query { a }", "\"GRAPHQL_VALIDATION_FAILED\""),
+        ];
+        for (text, expected) in cases {
+            let mut request = async_graphql::Request::new(text);
+            let error = cache.prepare(&mut request, &GraphLimits::default()).unwrap_err();
+            assert_eq!(code_of(&error), expected, "{text}");
+            let parser = ServerError::from(async_graphql::parser::parse_query(text).unwrap_err());
+            assert_eq!((&error.message, &error.locations), (&parser.message, &parser.locations), "{text}");
+        }
     }
 }
 
@@ -583,14 +622,13 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
         #[test]
-        fn any_text_is_prepared_or_refused_and_broken_text_is_left_to_execution(
+        fn any_text_is_prepared_or_refused_and_broken_text_is_refused_with_the_parsers_message(
             text in prop_oneof![any::<String>(), token_soup()],
         ) {
             let mut request = async_graphql::Request::new(text.clone());
             let prepared = cache().prepare(&mut request, &limits(3, 3));
-            if async_graphql::parser::parse_query(&text).is_err() {
-                prop_assert!(prepared.is_ok());
-                prop_assert!(request.parsed_query().is_err());
+            if let Err(parser) = async_graphql::parser::parse_query(&text) {
+                prop_assert_eq!(prepared.unwrap_err().message, parser.to_string());
             } else if prepared.is_ok() {
                 prop_assert!(request.parsed_query().is_ok());
             }
@@ -651,7 +689,8 @@ mod properties {
         // ...and without that limit the parser refuses it without overflowing its stack.
         let mut request = async_graphql::Request::new(text);
         let limits = GraphLimits { max_tokens: usize::MAX, ..GraphLimits::default() };
-        assert!(cache.prepare(&mut request, &limits).is_ok());
-        assert!(request.parsed_query().is_err());
+        let error = cache.prepare(&mut request, &limits).unwrap_err();
+        let code = error.extensions.as_ref().and_then(|extensions| extensions.get("code")).map(ToString::to_string);
+        assert_eq!(code.as_deref(), Some("\"GRAPHQL_PARSE_FAILED\""), "{}", error.message);
     }
 }

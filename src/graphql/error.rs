@@ -10,23 +10,69 @@ use crate::keeper::KeeperError;
 use crate::keka::KekaError;
 use crate::upstream::RequestContext;
 
-/// The `extensions.code` values this subgraph emits.
+/// The `extensions.code` values this subgraph emits, and the only place they are spelled (a test keeps string
+/// literals out of the rest of `src/`, and README's table in step with this list). The sandbox, a simulated Keka,
+/// keeps its own.
 pub mod code {
+    /// Bad arguments, cursors or page sizes, or an `_entities` representation no entity can take.
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// A record asked for by id does not exist, where the field cannot be `null`.
     pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// Keka's or Keeper's request budget is spent for now.
     pub const UPSTREAM_RATE_LIMITED: &str = "UPSTREAM_RATE_LIMITED";
+    /// Keka or Keeper is down, timed out or answered 5xx.
     pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
+    /// Keka refused this subgraph's credentials.
     pub const UPSTREAM_UNAUTHORIZED: &str = "UPSTREAM_UNAUTHORIZED";
+    /// This subgraph's Keka API key has no access to the data asked for.
     pub const UPSTREAM_FORBIDDEN: &str = "UPSTREAM_FORBIDDEN";
+    /// Keka or Keeper answered something this subgraph could not read or use, or refused a request it made.
     pub const UPSTREAM_BAD_RESPONSE: &str = "UPSTREAM_BAD_RESPONSE";
+    /// An error nothing else coded (a bug), an upstream request this subgraph built wrongly, or a misconfigured
+    /// Keeper directory.
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// A field guarded by a scope the caller does not hold (router authentication on).
     pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// A directory field asked of a subgraph with no Keeper node configured.
     pub const DIRECTORY_NOT_CONFIGURED: &str = "DIRECTORY_NOT_CONFIGURED";
+    /// Keeper refused this subgraph's SCIM token.
     pub const DIRECTORY_UNAUTHORIZED: &str = "DIRECTORY_UNAUTHORIZED";
+    /// An email held by several directory accounts or employees (never guessed).
     pub const AMBIGUOUS_DIRECTORY_MATCH: &str = "AMBIGUOUS_DIRECTORY_MATCH";
+    /// HTTP 401: a request without the router's authentication, or a webhook without its secret.
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    /// A webhook whose body is not a Keka event.
+    /// HTTP 400: a webhook whose body is not a Keka event.
     pub const BAD_WEBHOOK: &str = "BAD_WEBHOOK";
+    /// A document the parser refuses (broken syntax, or nested past the parser's own limit).
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// A document that parses but breaks GraphQL's rules or the schema (also variables of the wrong type).
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// A selection nested deeper than `MAX_DEPTH`.
+    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// A document with more fields than `MAX_COMPLEXITY`.
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// A document with more lexical tokens than `MAX_TOKENS`.
+    pub const TOO_MANY_TOKENS: &str = "TOO_MANY_TOKENS";
+    /// A document with more aliased fields than `MAX_ALIASES`.
+    pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+    /// A document with more directives than `MAX_DIRECTIVES`.
+    pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
+    /// A request with more `_entities` representations than `MAX_REPRESENTATIONS`.
+    pub const TOO_MANY_REPRESENTATIONS: &str = "TOO_MANY_REPRESENTATIONS";
+    /// `__schema` or `__type` asked of a subgraph running with `INTROSPECTION=false`.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// HTTP 400: not a GraphQL request (unreadable, no `query`, or a `POST` body not declared `application/json`).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// HTTP 413: a request body over `MAX_BODY_BYTES`.
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    /// HTTP 406: the `Accept` header allows neither JSON media type.
+    pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
+    /// HTTP 405: a mutation sent with `GET`.
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// HTTP 503: more than `MAX_CONCURRENT_REQUESTS` requests in flight.
+    pub const SERVICE_OVERLOADED: &str = "SERVICE_OVERLOADED";
+    /// HTTP 504: a request overran its deadline and was cut off.
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
 }
 
 /// An error the caller can fix: bad arguments, cursors, page sizes.
@@ -153,6 +199,90 @@ mod tests {
             .and_then(|extensions| extensions.get("code"))
             .map(|value| value.to_string())
             .unwrap_or_default()
+    }
+
+    /// `(name, value)` of each `pub const NAME: &str = "VALUE";` in `mod code`, read from this file.
+    fn spelled_codes() -> Vec<(String, String)> {
+        let source = include_str!("error.rs");
+        let module = &source[source.find("pub mod code {").unwrap()..];
+        let module = &module[..module.find("\n}").unwrap()];
+        let definition = |line: &str| {
+            let (name, value) = line.trim().strip_prefix("pub const ")?.split_once(": &str = ")?;
+            Some((name.to_owned(), value.strip_suffix(';')?.trim_matches('"').to_owned()))
+        };
+        module.lines().filter_map(definition).collect()
+    }
+
+    fn rust_files(directory: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, files);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                files.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn each_code_is_spelled_as_its_constant_is_named() {
+        let codes = spelled_codes();
+        assert!(codes.len() >= 29, "`mod code` was not read: {codes:?}");
+        for (name, value) in codes {
+            assert_eq!(name, value);
+        }
+    }
+
+    /// A code written as a literal could drift from `mod code` and from README's table; this keeps them here.
+    #[test]
+    fn no_code_is_written_as_a_string_literal_outside_the_code_module() {
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&source, &mut files);
+        let codes = spelled_codes();
+        let mut literals = Vec::new();
+        for file in files {
+            let relative = file.strip_prefix(&source).unwrap();
+            // The sandbox (a simulated Keka) keeps its own wire strings; `upstream` sits below `graphql` and cannot
+            // use its constants.
+            if relative.starts_with("sandbox") || relative.starts_with("upstream") {
+                continue;
+            }
+            for (number, line) in std::fs::read_to_string(&file).unwrap().lines().enumerate() {
+                let definition =
+                    codes.iter().any(|(_, value)| line.trim() == format!("pub const {value}: &str = \"{value}\";"));
+                let literal = codes.iter().any(|(_, value)| line.contains(&format!("\"{value}\"")))
+                    || line.contains("\"code\", \"")
+                    || line.contains("\"code\": \"");
+                if literal && !definition {
+                    literals.push(format!("src/{}:{}: {}", relative.display(), number + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            literals.is_empty(),
+            "write these codes as `code::NAME` (add one to `mod code` if new):\n{}",
+            literals.join("\n")
+        );
+    }
+
+    #[test]
+    fn readmes_table_of_error_codes_lists_exactly_the_codes_of_the_code_module() {
+        let readme = include_str!("../../README.md");
+        let table = &readme[readme.find("Errors carry `extensions.code`:").expect("README's table of codes")..];
+        // The first column's upper-case words in backticks, in the rows of the table under that sentence.
+        let listed: std::collections::BTreeSet<&str> = table
+            .lines()
+            .skip(1)
+            .skip_while(|line| line.trim().is_empty())
+            .take_while(|line| line.starts_with('|'))
+            .filter_map(|row| row.split('|').nth(1))
+            .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+            .filter(|word| word.bytes().all(|byte| byte.is_ascii_uppercase() || byte == b'_'))
+            .collect();
+        let codes = spelled_codes();
+        let defined: std::collections::BTreeSet<&str> = codes.iter().map(|(_, value)| value.as_str()).collect();
+        assert_eq!(listed, defined, "README.md's table of error codes and `mod code` differ");
     }
 
     #[test]

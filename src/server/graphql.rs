@@ -21,6 +21,7 @@ use tracing::Instrument as _;
 
 use super::AppState;
 use super::metrics::Outcome;
+use crate::graphql::error::code;
 use crate::graphql::{BatchGate, Prepared, RequestLoaders};
 use crate::upstream::RequestContext;
 
@@ -149,7 +150,7 @@ async fn answer(state: &AppState, headers: &HeaderMap, request: async_graphql::R
         None => {
             let body = error_body(
                 "the Accept header allows neither application/graphql-response+json nor application/json",
-                "NOT_ACCEPTABLE",
+                code::NOT_ACCEPTABLE,
             );
             ((StatusCode::NOT_ACCEPTABLE, Json(body)).into_response(), Outcome::Failed, request.operation_name)
         }
@@ -174,7 +175,7 @@ async fn checked_and_executed(
         Ok(scopes) => scopes,
         Err(rejection) => {
             tracing::warn!(%rejection, "refused a request that did not come from the router");
-            let body = error_body(&rejection.to_string(), crate::graphql::error::code::UNAUTHENTICATED);
+            let body = error_body(&rejection.to_string(), code::UNAUTHENTICATED);
             return ((StatusCode::UNAUTHORIZED, Json(body)).into_response(), Outcome::Unauthenticated, operation);
         }
     };
@@ -183,7 +184,7 @@ async fn checked_and_executed(
         tracing::warn!(in_flight = state.metrics.in_flight(), "shed a request: too many in flight");
         let body = error_body(
             "the subgraph is answering as many requests as it is configured for; retry shortly",
-            "SERVICE_OVERLOADED",
+            code::SERVICE_OVERLOADED,
         );
         let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -195,14 +196,14 @@ async fn checked_and_executed(
         match state.documents.prepare(&mut request, &state.limits) {
             Ok(prepared) => prepared,
             Err(error) => {
-                tracing::warn!(%error.message, "refused a document over the limits");
+                tracing::warn!(%error.message, "refused a document that does not parse or breaks a limit");
                 let response = graphql_response(async_graphql::Response::from_errors(vec![error]), media, None);
                 return (response, Outcome::Failed, operation);
             }
         };
     tracing::Span::current().record("operation", operation.as_deref().unwrap_or("-"));
     if is_mutation && method == Method::Get {
-        let body = error_body("a mutation cannot be sent with GET; use POST", "METHOD_NOT_ALLOWED");
+        let body = error_body("a mutation cannot be sent with GET; use POST", code::METHOD_NOT_ALLOWED);
         let mut response = (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response();
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return (response, Outcome::Failed, operation);
@@ -229,7 +230,7 @@ async fn checked_and_executed(
             held_batches = gate.held(),
             "a request overran its deadline and was cut off"
         );
-        let body = error_body("the request did not finish within its deadline", "REQUEST_TIMEOUT");
+        let body = error_body("the request did not finish within its deadline", code::REQUEST_TIMEOUT);
         return ((StatusCode::GATEWAY_TIMEOUT, Json(body)).into_response(), Outcome::Failed, operation);
     };
     entities.restore(&mut response);
@@ -288,8 +289,9 @@ fn graphql_response(response: async_graphql::Response, media: MediaType, stale_a
     http
 }
 
-/// Every error carries `extensions.code`: parse and validation errors (which never reached a
-/// resolver) get Apollo's codes, or a sharper one for the limits; anything else uncoded is internal.
+/// Every error carries `extensions.code`: async-graphql's validation errors (which never reached a resolver) get
+/// Apollo's code, or a sharper one for depth and complexity; anything else uncoded is internal. Parse errors and the
+/// other limits are coded where they are found, in [`DocumentCache::prepare`](crate::graphql::DocumentCache).
 fn add_missing_codes(response: &mut async_graphql::Response) {
     let before_execution = is_request_error(response);
     for error in &mut response.errors {
@@ -297,21 +299,18 @@ fn add_missing_codes(response: &mut async_graphql::Response) {
         if has_code {
             continue;
         }
-        let code = if before_execution { code_before_execution(error) } else { "INTERNAL_SERVER_ERROR" };
+        let code = if before_execution { code_before_execution(error) } else { code::INTERNAL_SERVER_ERROR };
         error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
     }
 }
 
+/// async-graphql reports its depth and complexity limits only in English, so these two are told apart by their
+/// text; a test (`code_before_execution_knows_async_graphqls_messages`) fails if an upgrade rewords them.
 fn code_before_execution(error: &ServerError) -> &'static str {
-    let message = error.message.as_str();
-    if message == "Query is nested too deep." {
-        "QUERY_TOO_DEEP"
-    } else if message == "Query is too complex." {
-        "QUERY_TOO_COMPLEX"
-    } else if message.contains("Parse error") || message.starts_with(" --> ") || message.contains("expected") {
-        "GRAPHQL_PARSE_FAILED"
-    } else {
-        "GRAPHQL_VALIDATION_FAILED"
+    match error.message.as_str() {
+        "Query is nested too deep." => code::QUERY_TOO_DEEP,
+        "Query is too complex." => code::QUERY_TOO_COMPLEX,
+        _ => code::GRAPHQL_VALIDATION_FAILED,
     }
 }
 
@@ -320,5 +319,53 @@ fn error_body(message: &str, code: &str) -> serde_json::Value {
 }
 
 pub(super) fn bad_request(message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(error_body(message, "BAD_REQUEST"))).into_response()
+    (StatusCode::BAD_REQUEST, Json(error_body(message, code::BAD_REQUEST))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graphql::{DocumentCache, GraphLimits};
+
+    /// The codes a document's errors get on their way through `checked_and_executed`, before any resolver runs.
+    async fn codes_before_execution(query: &str) -> Vec<String> {
+        let limits = GraphLimits { max_depth: 3, max_complexity: 10, ..GraphLimits::default() };
+        let schema = crate::graphql::schema_builder()
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity)
+            .finish();
+        let mut request = async_graphql::Request::new(query);
+        let mut response = match DocumentCache::new(1).prepare(&mut request, &limits) {
+            Ok(_) => schema.execute(request).await,
+            Err(error) => async_graphql::Response::from_errors(vec![error]),
+        };
+        add_missing_codes(&mut response);
+        assert!(is_request_error(&response), "{query} ran: {response:?}");
+        let code =
+            |error: &ServerError| error.extensions.as_ref().and_then(|extensions| extensions.get("code")).cloned();
+        response.errors.iter().map(|error| code(error).map(|code| code.to_string()).unwrap_or_default()).collect()
+    }
+
+    #[tokio::test]
+    async fn code_before_execution_knows_async_graphqls_messages() {
+        let quoted = |code: &str| vec![format!("\"{code}\"")];
+        let deep = "{ employees(first: 1) { nodes { manager { displayName } } } }";
+        assert_eq!(
+            codes_before_execution(deep).await,
+            quoted(code::QUERY_TOO_DEEP),
+            "async-graphql reworded its depth error: update `code_before_execution`"
+        );
+        // `__typename` costs nothing; repeated fields each count.
+        let wide = format!("{{ employees(first: 1) {{ nodes {{ {} }} }} }}", "id displayName email ".repeat(4));
+        assert_eq!(
+            codes_before_execution(&wide).await,
+            quoted(code::QUERY_TOO_COMPLEX),
+            "async-graphql reworded its complexity error: update `code_before_execution`"
+        );
+        assert_eq!(codes_before_execution("{ employees(").await, quoted(code::GRAPHQL_PARSE_FAILED));
+        assert_eq!(codes_before_execution("{ noSuchField }").await, quoted(code::GRAPHQL_VALIDATION_FAILED));
+        // Its message says "expected type", which a classifier reading text once took for a parse error.
+        let wrong_argument = r#"{ employees(first: "x") { totalCount } }"#;
+        assert_eq!(codes_before_execution(wrong_argument).await, quoted(code::GRAPHQL_VALIDATION_FAILED));
+    }
 }

@@ -232,7 +232,7 @@ fn coded_payload_too_large(response: Response, max_body_bytes: usize) -> Respons
     }
     let body = serde_json::json!({ "errors": [{
         "message": format!("the request body is larger than {max_body_bytes} bytes"),
-        "extensions": { "code": "PAYLOAD_TOO_LARGE" },
+        "extensions": { "code": crate::graphql::error::code::PAYLOAD_TOO_LARGE },
     }] });
     (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
 }
