@@ -1,21 +1,20 @@
-//! The command line: subcommands, and flags that fall back to environment variables.
+//! The command line: subcommands, and flags that fall back to environment variables. Their values are checked, and
+//! turned into typed settings, in one place: [`crate::settings`].
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use url::Url;
 
 use crate::embedded_sandbox;
-use crate::graphql::{AccessDirectives, GraphLimits, Today};
-use crate::keeper::{DataCentre, KeeperConfig};
-use crate::keka::{CacheConfig, KekaConfig, KekaCredentials, KekaEnvironment, SyncConfig};
-use crate::server::{Application, JwtKeys, RouterAuth, ServerSettings, WebhookConfig};
-use crate::store::StoreConfig;
+use crate::graphql::AccessDirectives;
+use crate::keeper::DataCentre;
+use crate::keka::KekaEnvironment;
+use crate::server::Application;
+use crate::settings::{Settings, Source};
 use crate::telemetry::LogFormat;
-use keka_sandbox::{RunningSandbox, SandboxArgs, SandboxConfig};
+use keka_sandbox::{RunningSandbox, SandboxArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "keka-subgraph", version, about = "Apollo Federation 2 subgraph over the Keka HR API")]
@@ -53,29 +52,29 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:4001")]
     pub listen: SocketAddr,
-    /// How long Keka answers are cached, in seconds.
+    /// How long Keka answers are cached, in seconds (at least 1).
     #[arg(long, env = "CACHE_TTL_SECS", default_value_t = 300)]
     pub cache_ttl_secs: u64,
-    /// How long a stale org snapshot is still served while it is rebuilt, in seconds.
+    /// How long a stale org snapshot is still served while it is rebuilt, in seconds (0: not at all).
     #[arg(long, env = "SNAPSHOT_GRACE_SECS", default_value_t = 600)]
     pub snapshot_grace_secs: u64,
     /// How long leave and attendance windows reaching into this week (and leave balances) are cached, in seconds (at
-    /// most CACHE_TTL_SECS). A leave webhook drops a person's windows at once.
+    /// least 1; clamped to at most CACHE_TTL_SECS). A leave webhook drops a person's windows at once.
     #[arg(long, env = "CURRENT_WINDOW_TTL_SECS", default_value_t = 60)]
     pub current_window_ttl_secs: u64,
-    /// How long leave and attendance windows that closed before this week are cached, in seconds (at least
-    /// CACHE_TTL_SECS). A leave webhook drops a person's windows at once.
+    /// How long leave and attendance windows that closed before this week are cached, in seconds (at least 1; clamped
+    /// to at least CACHE_TTL_SECS). A leave webhook drops a person's windows at once.
     #[arg(long, env = "PAST_WINDOW_TTL_SECS", default_value_t = 3600)]
     pub past_window_ttl_secs: u64,
     /// How long past its TTL any cached Keka answer (the snapshot, a list, a page, a window, an employee) is still
-    /// served, marked stale, when Keka fails to give it again (stale-if-error), in seconds.
+    /// served, marked stale, when Keka fails to give it again (stale-if-error), in seconds (0: never).
     #[arg(long, env = "STALE_IF_ERROR_SECS", default_value_t = 3600)]
     pub stale_if_error_secs: u64,
     /// Seconds between two delta syncs of the org snapshot (Keka's `lastModified`: one request a round on a quiet
     /// tenant); 0 switches syncing off, and the snapshot is walked again when CACHE_TTL_SECS runs out.
     #[arg(long, env = "SYNC_INTERVAL_SECS", default_value_t = 30)]
     pub sync_interval_secs: u64,
-    /// Seconds between two full walks of every employee while syncing (a safety net; deltas do the work).
+    /// Seconds between two full walks of every employee while syncing (a safety net; deltas do the work); at least 60.
     #[arg(long, env = "FULL_SYNC_INTERVAL_SECS", default_value_t = 24 * 60 * 60)]
     pub full_sync_interval_secs: u64,
     /// Seconds each delta reaches back before the snapshot's date: Keka's timestamps carry no offset, so this covers
@@ -83,20 +82,20 @@ pub struct ServeArgs {
     #[arg(long, env = "SYNC_OVERLAP_SECS", default_value_t = 300)]
     pub sync_overlap_secs: u64,
     /// Seconds between two syncs of the org's small lists (groups, departments, locations, job titles, by Keka's
-    /// `lastModified`): keep it under CACHE_TTL_SECS, or they expire and reload whole between two rounds.
+    /// `lastModified`), at least 1: keep it under CACHE_TTL_SECS, or they expire and reload whole between two rounds.
     #[arg(long, env = "LIST_SYNC_INTERVAL_SECS", default_value_t = 240)]
     pub list_sync_interval_secs: u64,
-    /// The shared secret Keka's Event Trigger webhooks carry; enables `POST /webhooks/keka`. Secret: prefer the
-    /// environment variable.
+    /// The shared secret Keka's Event Trigger webhooks carry; enables `POST /webhooks/keka` (empty: off). Secret:
+    /// prefer the environment variable.
     #[arg(long, env = "KEKA_WEBHOOK_SECRET", hide_env_values = true)]
     pub keka_webhook_secret: Option<SecretString>,
     /// The header the webhooks carry the secret in (configured with it in Keka's Event Trigger settings).
     #[arg(long, env = "KEKA_WEBHOOK_HEADER", default_value = "X-Webhook-Secret")]
     pub keka_webhook_header: String,
-    /// Largest `first`/`last` on a connection.
+    /// Largest `first`/`last` on a connection (at least 1).
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: usize,
-    /// Largest request body, in bytes.
+    /// Largest request body, in bytes (at least 1).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
     /// Access-control directive on personal-data fields in the published SDL: `none` (any router),
@@ -109,7 +108,8 @@ pub struct ServeArgs {
     /// Seed of the embedded sandbox's data.
     #[arg(long, env = "SANDBOX_SEED", default_value_t = 42)]
     pub sandbox_seed: u64,
-    /// Embedded sandbox only: changes (hires, exits, moves, renames, leave requests) its simulated HR team makes per hour.
+    /// Embedded sandbox only: changes (hires, exits, moves, renames, leave requests) its simulated HR team makes per
+    /// hour (0 or more).
     #[arg(long, env = "SANDBOX_CHANGES_PER_HOUR", default_value_t = 0.0)]
     pub sandbox_changes_per_hour: f64,
     /// Serve the embedded sandbox's simulated data: unset means "when there are no Keka credentials and the listen
@@ -139,36 +139,18 @@ pub struct StoreArgs {
     #[arg(long, env = "REDIS_KEY_PREFIX")]
     pub redis_key_prefix: Option<String>,
     /// Keka requests a minute one replica allows itself while Redis is unreachable (a conservative share of the
-    /// budget, never all of it; default: a fifth of KEKA_RATE_LIMIT_PER_MINUTE).
+    /// budget, never all of it; default: a fifth of KEKA_RATE_LIMIT_PER_MINUTE). At least 1, at most
+    /// KEKA_RATE_LIMIT_PER_MINUTE.
     #[arg(long, env = "KEKA_FALLBACK_RATE_LIMIT_PER_MINUTE")]
     pub keka_fallback_rate_limit_per_minute: Option<u32>,
     /// Longest one Redis call may take, in milliseconds, before it counts as a failure and the replica runs on its
-    /// local state for a moment.
+    /// local state for a moment (10 to 10000).
     #[arg(long, env = "REDIS_CALL_TIMEOUT_MS", default_value_t = 250)]
     pub redis_call_timeout_ms: u64,
     /// PEM file of the certificate authority a `rediss://` server's certificate must chain to (default: the
     /// system's roots).
     #[arg(long, env = "REDIS_TLS_CA_FILE")]
     pub redis_tls_ca_file: Option<std::path::PathBuf>,
-}
-
-impl StoreArgs {
-    pub fn to_config(&self, keka: &KekaConfig) -> anyhow::Result<StoreConfig> {
-        let local = StoreConfig::local(keka);
-        let tls_ca = match &self.redis_tls_ca_file {
-            Some(path) => Some(
-                std::fs::read(path).with_context(|| format!("REDIS_TLS_CA_FILE: cannot read {}", path.display()))?,
-            ),
-            None => None,
-        };
-        Ok(StoreConfig {
-            redis_url: self.redis_url.clone(),
-            key_prefix: self.redis_key_prefix.clone().unwrap_or(local.key_prefix),
-            fallback_per_window: self.keka_fallback_rate_limit_per_minute.unwrap_or(local.fallback_per_window),
-            call_timeout: Duration::from_millis(self.redis_call_timeout_ms.clamp(10, 10_000)),
-            tls_ca,
-        })
-    }
 }
 
 /// Keeper's SCIM node (the directory joined to employees). Off unless `KEEPER_TOKEN` is set; with no Keka
@@ -187,58 +169,37 @@ pub struct KeeperArgs {
     /// The node's SCIM provisioning token. Secret: prefer the environment variable.
     #[arg(long, env = "KEEPER_TOKEN", hide_env_values = true)]
     pub keeper_token: Option<SecretString>,
-    /// Requests a minute this subgraph allows itself against the node (Keeper publishes no limit).
+    /// Requests a minute this subgraph allows itself against the node (Keeper publishes no limit); 0: no limit.
     #[arg(long, env = "KEEPER_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
     pub keeper_rate_limit_per_minute: u32,
-}
-
-impl KeeperArgs {
-    /// The configured node, if any.
-    pub fn to_config(&self) -> anyhow::Result<Option<KeeperConfig>> {
-        let Some(token) = self.keeper_token.clone() else {
-            if self.keeper_base_url.is_some() || self.keeper_node_id.is_some() {
-                anyhow::bail!("a Keeper node is configured but KEEPER_TOKEN is not set");
-            }
-            return Ok(None);
-        };
-        let mut config = match (&self.keeper_base_url, self.keeper_data_centre, &self.keeper_node_id) {
-            (Some(base_url), _, _) => KeeperConfig::with_base_url(base_url, token)?,
-            (None, Some(data_centre), Some(node_id)) => KeeperConfig::for_node(data_centre, node_id, token)?,
-            _ => {
-                anyhow::bail!("KEEPER_TOKEN is set: also set KEEPER_BASE_URL, or KEEPER_DATA_CENTRE and KEEPER_NODE_ID")
-            }
-        };
-        config.rate_limit_per_window = self.keeper_rate_limit_per_minute;
-        Ok(Some(config))
-    }
 }
 
 /// What one request may ask for, and how many may run at once.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
-    /// Deepest selection nesting (GraphiQL's introspection query needs 13).
+    /// Deepest selection nesting (GraphiQL's introspection query needs 13); at least 1.
     #[arg(long, env = "MAX_DEPTH", default_value_t = 15)]
     pub max_depth: usize,
-    /// Most fields in one document (fragments expanded).
+    /// Most fields in one document (fragments expanded); at least 1.
     #[arg(long, env = "MAX_COMPLEXITY", default_value_t = 1000)]
     pub max_complexity: usize,
-    /// Most aliased fields in one document.
+    /// Most aliased fields in one document (0: none allowed).
     #[arg(long, env = "MAX_ALIASES", default_value_t = 30)]
     pub max_aliases: usize,
-    /// Most directives in one document.
+    /// Most directives in one document (0: none allowed).
     #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 50)]
     pub max_directives: usize,
-    /// Most lexical tokens in one document (counted before parsing).
+    /// Most lexical tokens in one document (counted before parsing); at least 1.
     #[arg(long, env = "MAX_TOKENS", default_value_t = 5000)]
     pub max_tokens: usize,
-    /// Most `_entities` representations in one request.
+    /// Most `_entities` representations in one request (0: none allowed).
     #[arg(long, env = "MAX_REPRESENTATIONS", default_value_t = 1000)]
     pub max_representations: usize,
-    /// GraphQL requests answered at once; more get 503 `SERVICE_OVERLOADED` at once.
+    /// GraphQL requests answered at once (at least 1); more get 503 `SERVICE_OVERLOADED` at once.
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
     pub max_concurrent_requests: usize,
     /// Seconds within which one request's Keka and Keeper calls end (partial data after that); below the router's
-    /// timeout (Apollo Router: 30 s).
+    /// timeout (Apollo Router: 30 s); at least 1.
     #[arg(long, env = "REQUEST_DEADLINE_SECS", default_value_t = 25)]
     pub request_deadline_secs: u64,
     /// Answer introspection (`__schema`, `__type`); `false` for a private schema in production.
@@ -255,57 +216,29 @@ pub struct RouterAuthArgs {
     /// The header the router proves itself in.
     #[arg(long, env = "ROUTER_AUTH_HEADER", default_value = "router-authorization")]
     pub router_auth_header: String,
-    /// A shared secret the router sends in that header. Secret: prefer the environment variable.
+    /// A shared secret the router sends in that header (instead of a JWT key). Secret: prefer the environment
+    /// variable.
     #[arg(long, env = "ROUTER_SECRET", hide_env_values = true)]
     pub router_secret: Option<SecretString>,
     /// With a shared secret: the header holding the caller's scopes (space-separated).
     #[arg(long, env = "ROUTER_SCOPES_HEADER", default_value = "x-auth-scopes")]
     pub router_scopes_header: String,
-    /// A JWKS file whose keys may sign the router's JWT.
+    /// A JWKS file whose keys may sign the router's JWT (one of the three JWT keys).
     #[arg(long, env = "JWT_JWKS_FILE")]
     pub jwt_jwks_file: Option<std::path::PathBuf>,
-    /// A PEM public key (RSA, EC, Ed25519) that may sign the router's JWT.
+    /// A PEM public key (RSA, EC, Ed25519) that may sign the router's JWT (one of the three JWT keys).
     #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
     pub jwt_public_key_file: Option<std::path::PathBuf>,
-    /// An HMAC secret (HS256/384/512) that may sign the router's JWT. Secret: prefer the environment variable.
+    /// An HMAC secret (HS256/384/512) that may sign the router's JWT (one of the three JWT keys). Secret: prefer the
+    /// environment variable.
     #[arg(long, env = "JWT_HMAC_SECRET", hide_env_values = true)]
     pub jwt_hmac_secret: Option<SecretString>,
-    /// Required `iss` of the router's JWT.
+    /// Required `iss` of the router's JWT (needs a JWT key).
     #[arg(long, env = "JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
-    /// Required `aud` of the router's JWT.
+    /// Required `aud` of the router's JWT (needs a JWT key).
     #[arg(long, env = "JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
-}
-
-impl RouterAuthArgs {
-    pub fn to_router_auth(&self) -> anyhow::Result<RouterAuth> {
-        let header = http::HeaderName::try_from(self.router_auth_header.as_str())
-            .context("ROUTER_AUTH_HEADER is not a valid header name")?;
-        let keys = match (&self.jwt_jwks_file, &self.jwt_public_key_file, &self.jwt_hmac_secret) {
-            (None, None, None) => None,
-            (Some(jwks), None, None) => Some(JwtKeys::from_jwks_file(jwks)?),
-            (None, Some(pem), None) => Some(JwtKeys::from_pem_file(pem)?),
-            (None, None, Some(secret)) => Some(JwtKeys::from_hmac_secret(secret)),
-            _ => anyhow::bail!("set only one of JWT_JWKS_FILE, JWT_PUBLIC_KEY_FILE and JWT_HMAC_SECRET"),
-        };
-        match (keys, &self.router_secret) {
-            (Some(_), Some(_)) => anyhow::bail!("set either ROUTER_SECRET or a JWT key, not both"),
-            (Some(keys), None) => Ok(RouterAuth::Jwt {
-                header,
-                keys,
-                issuer: self.jwt_issuer.clone(),
-                audience: self.jwt_audience.clone(),
-            }),
-            (None, Some(secret)) => Ok(RouterAuth::SharedSecret {
-                header,
-                secret: secret.clone(),
-                scopes_header: http::HeaderName::try_from(self.router_scopes_header.as_str())
-                    .context("ROUTER_SCOPES_HEADER is not a valid header name")?,
-            }),
-            (None, None) => Ok(RouterAuth::Off),
-        }
-    }
 }
 
 /// Where Keka is and how to authenticate. Without credentials the product uses the embedded sandbox.
@@ -323,6 +256,7 @@ pub struct KekaArgs {
     /// Token endpoint; overrides the one derived from the environment.
     #[arg(long, env = "KEKA_TOKEN_URL")]
     pub keka_token_url: Option<Url>,
+    /// The API key's client id; a real tenant needs it, KEKA_CLIENT_SECRET and KEKA_API_KEY.
     #[arg(long, env = "KEKA_CLIENT_ID")]
     pub keka_client_id: Option<String>,
     /// Secret: prefer the environment variable to the flag (flags show up in `ps`).
@@ -331,61 +265,22 @@ pub struct KekaArgs {
     /// Secret: prefer the environment variable to the flag.
     #[arg(long, env = "KEKA_API_KEY", hide_env_values = true)]
     pub keka_api_key: Option<SecretString>,
-    /// Requests Keka allows per window for this API key.
+    /// Requests Keka allows per window for this API key; 0: no limit (a load test against a sandbox that has none).
     #[arg(long, env = "KEKA_RATE_LIMIT_PER_MINUTE", default_value_t = 50)]
     pub keka_rate_limit_per_minute: u32,
-    /// Slots of each minute that background work (snapshot rebuilds) leaves to requests (clamped below the limit).
+    /// Slots of each minute that background work (snapshot rebuilds) leaves to requests; below
+    /// KEKA_RATE_LIMIT_PER_MINUTE.
     #[arg(long, env = "KEKA_INTERACTIVE_RESERVE", default_value_t = 10)]
     pub keka_interactive_reserve: u32,
-    /// Longest a request waits for a rate-limit slot before failing, in seconds.
+    /// Longest a request waits for a rate-limit slot before failing, in seconds (0: never waits).
     #[arg(long, env = "KEKA_MAX_RATE_LIMIT_WAIT_SECS", default_value_t = 20)]
     pub keka_max_rate_limit_wait_secs: u64,
-    /// Timeout of one HTTP exchange with Keka, in seconds.
+    /// Timeout of one HTTP exchange with Keka, in seconds (at least 1).
     #[arg(long, env = "KEKA_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub keka_request_timeout_secs: u64,
     /// Retries after a failed attempt (429, 5xx, timeouts, connection errors).
     #[arg(long, env = "KEKA_MAX_RETRIES", default_value_t = 3)]
     pub keka_max_retries: u32,
-}
-
-impl KekaArgs {
-    /// True when credentials for a real tenant are configured.
-    pub fn has_credentials(&self) -> bool {
-        self.keka_client_id.is_some() || self.keka_client_secret.is_some() || self.keka_api_key.is_some()
-    }
-
-    /// The client configuration for a real tenant. Every missing setting is named in the error.
-    pub fn to_config(&self) -> anyhow::Result<KekaConfig> {
-        let derived = match &self.keka_company {
-            Some(company) => Some(
-                KekaConfig::tenant_urls(company, self.keka_environment)
-                    .context("KEKA_COMPANY does not make a valid host name")?,
-            ),
-            None => None,
-        };
-        let base_url = match (&self.keka_base_url, &derived) {
-            (Some(url), _) => url.clone(),
-            (None, Some((base, _))) => base.clone(),
-            (None, None) => anyhow::bail!("set KEKA_COMPANY (or KEKA_BASE_URL) to reach a Keka tenant"),
-        };
-        let token_url = match (&self.keka_token_url, &derived) {
-            (Some(url), _) => url.clone(),
-            (None, Some((_, token))) => token.clone(),
-            (None, None) => KekaConfig::tenant_urls("unused", self.keka_environment)?.1,
-        };
-        let credentials = KekaCredentials {
-            client_id: self.keka_client_id.clone().context("KEKA_CLIENT_ID is not set")?,
-            client_secret: self.keka_client_secret.clone().context("KEKA_CLIENT_SECRET is not set")?,
-            api_key: self.keka_api_key.clone().context("KEKA_API_KEY is not set")?,
-        };
-        let mut config = KekaConfig::new(base_url, token_url, credentials);
-        config.rate_limit_per_window = self.keka_rate_limit_per_minute;
-        config.interactive_reserve = self.keka_interactive_reserve;
-        config.max_rate_limit_wait = Duration::from_secs(self.keka_max_rate_limit_wait_secs);
-        config.request_timeout = Duration::from_secs(self.keka_request_timeout_secs.max(1));
-        config.max_retries = self.keka_max_retries;
-        Ok(config)
-    }
 }
 
 /// Runs the chosen subcommand until it ends or the process is asked to stop.
@@ -417,109 +312,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Where the served data comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Keka,
-    Sandbox,
-}
-
-/// Real Keka when credentials are set; the embedded sandbox for a developer on loopback, or anywhere when asked for
-/// with `KEKA_SANDBOX=true`. A deployment that lost a secret must not look healthy while it serves invented people,
-/// so without credentials on any other address the subgraph refuses to start.
-fn choose_backend(has_credentials: bool, listen: SocketAddr, keka_sandbox: Option<bool>) -> anyhow::Result<Backend> {
-    match (has_credentials, keka_sandbox) {
-        (true, Some(true)) => anyhow::bail!(
-            "KEKA_SANDBOX=true but Keka credentials are set: unset KEKA_SANDBOX to serve the real tenant, or unset \
-             KEKA_CLIENT_ID, KEKA_CLIENT_SECRET and KEKA_API_KEY to serve the sandbox"
-        ),
-        (true, _) => Ok(Backend::Keka),
-        (false, Some(true)) => Ok(Backend::Sandbox),
-        (false, None) if listen.ip().is_loopback() => Ok(Backend::Sandbox),
-        (false, keka_sandbox) => anyhow::bail!(
-            "no Keka credentials: set KEKA_COMPANY, KEKA_CLIENT_ID, KEKA_CLIENT_SECRET and KEKA_API_KEY to serve a real \
-             tenant{}, or KEKA_SANDBOX=true to serve the embedded sandbox's SIMULATED data on {listen} on purpose",
-            if keka_sandbox == Some(false) {
-                " (KEKA_SANDBOX=false)"
-            } else {
-                " (the simulated sandbox is served without them only on a loopback address)"
-            }
-        ),
-    }
-}
-
+/// Checks every setting first (nothing is bound or started with a bad one), then starts the embedded sandbox if it
+/// serves, then the server.
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let backend = choose_backend(args.keka.has_credentials(), args.listen, args.keka_sandbox)?;
-    let (keka, sandbox) = if backend == Backend::Keka {
-        (args.keka.to_config()?, None)
-    } else {
-        let mut config = SandboxConfig {
-            employees: args.sandbox_employees,
-            seed: args.sandbox_seed,
-            changes_per_hour: args.sandbox_changes_per_hour,
-            today: chrono::Utc::now().date_naive(),
-            rate_limit_per_minute: args.keka.keka_rate_limit_per_minute,
-            ..SandboxConfig::default()
-        };
-        if let Some(secret) = &args.keka_webhook_secret {
-            embedded_sandbox::announce_changes_to(&mut config, args.listen, &args.keka_webhook_header, secret)?;
+    let Settings { source, server } = Settings::from_args(&args)?;
+    let (settings, sandbox) = match source {
+        Source::Keka(keka) => (server.with_keka(keka, None), None),
+        Source::Sandbox(config) => {
+            let employees = config.employees;
+            let (sandbox, keka) = embedded_sandbox::start(config).await?;
+            let keeper = embedded_sandbox::keeper_config_for(&sandbox)?;
+            tracing::warn!(
+                keka = %sandbox.base_url(),
+                employees,
+                data_source = "sandbox",
+                "no Keka credentials configured (KEKA_CLIENT_ID, KEKA_CLIENT_SECRET, KEKA_API_KEY): serving SIMULATED data from the embedded Keka sandbox"
+            );
+            (server.with_keka(keka, Some(keeper)), Some(sandbox))
         }
-        let (sandbox, mut keka) = embedded_sandbox::start(config).await?;
-        keka.rate_limit_per_window = args.keka.keka_rate_limit_per_minute;
-        keka.interactive_reserve = args.keka.keka_interactive_reserve;
-        tracing::warn!(
-            keka = %sandbox.base_url(),
-            employees = args.sandbox_employees,
-            data_source = "sandbox",
-            "no Keka credentials configured (KEKA_CLIENT_ID, KEKA_CLIENT_SECRET, KEKA_API_KEY): serving SIMULATED data from the embedded Keka sandbox"
-        );
-        (keka, Some(sandbox))
-    };
-    let keeper = match (args.keeper.to_config()?, &sandbox) {
-        (Some(keeper), _) => Some(keeper),
-        (None, Some(sandbox)) => Some(embedded_sandbox::keeper_config_for(sandbox)?),
-        (None, None) => None,
-    };
-    let store = args.store.to_config(&keka)?;
-    let settings = ServerSettings {
-        listen: args.listen,
-        keka,
-        keeper,
-        cache: CacheConfig {
-            ttl: Duration::from_secs(args.cache_ttl_secs.max(1)),
-            current_window_ttl: Duration::from_secs(args.current_window_ttl_secs.max(1)),
-            past_window_ttl: Duration::from_secs(args.past_window_ttl_secs.max(1)),
-            ..CacheConfig::default()
-        },
-        snapshot_grace: Duration::from_secs(args.snapshot_grace_secs),
-        stale_if_error: Duration::from_secs(args.stale_if_error_secs),
-        limits: GraphLimits {
-            max_page_size: args.max_page_size.max(1),
-            max_depth: args.limits.max_depth,
-            max_complexity: args.limits.max_complexity,
-            max_aliases: args.limits.max_aliases,
-            max_directives: args.limits.max_directives,
-            max_tokens: args.limits.max_tokens,
-            max_representations: args.limits.max_representations,
-            introspection: args.limits.introspection,
-        },
-        today: Today::System,
-        max_body_bytes: args.max_body_bytes,
-        access_directives: args.access_directives,
-        max_concurrent_requests: args.limits.max_concurrent_requests,
-        request_deadline: Duration::from_secs(args.limits.request_deadline_secs.max(1)),
-        graphiql: args.limits.graphiql,
-        router_auth: args.router_auth.to_router_auth()?,
-        store,
-        sync: SyncConfig {
-            interval: Duration::from_secs(args.sync_interval_secs),
-            full_interval: Duration::from_secs(args.full_sync_interval_secs.max(60)),
-            overlap: Duration::from_secs(args.sync_overlap_secs),
-            lists_interval: Duration::from_secs(args.list_sync_interval_secs.max(1)),
-            ..SyncConfig::default()
-        },
-        webhooks: webhook_config(args.keka_webhook_secret.clone(), &args.keka_webhook_header)?,
-        simulated: sandbox.is_some(),
     };
     let application = Application::build(settings).await?;
     let address = application.local_addr();
@@ -529,15 +339,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sandbox.shutdown().await;
     }
     served
-}
-
-/// The webhook route's settings: none without a secret (the route then does not exist).
-fn webhook_config(secret: Option<SecretString>, header: &str) -> anyhow::Result<Option<WebhookConfig>> {
-    use secrecy::ExposeSecret as _;
-    let Some(secret) = secret.filter(|secret| !secret.expose_secret().is_empty()) else { return Ok(None) };
-    let header = axum::http::HeaderName::try_from(header.trim())
-        .map_err(|_| anyhow::anyhow!("KEKA_WEBHOOK_HEADER `{header}` is not a valid header name"))?;
-    Ok(Some(WebhookConfig { header, secret }))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -565,29 +366,5 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sandbox_serves_on_loopback_or_on_purpose_and_never_by_accident() {
-        let loopback: SocketAddr = "127.0.0.1:4001".parse().unwrap();
-        let loopback_v6: SocketAddr = "[::1]:4001".parse().unwrap();
-        let everywhere: SocketAddr = "0.0.0.0:4001".parse().unwrap();
-        assert_eq!(choose_backend(false, loopback, None).unwrap(), Backend::Sandbox);
-        assert_eq!(choose_backend(false, loopback_v6, None).unwrap(), Backend::Sandbox);
-        assert_eq!(choose_backend(false, everywhere, Some(true)).unwrap(), Backend::Sandbox);
-        assert_eq!(choose_backend(true, everywhere, None).unwrap(), Backend::Keka);
-        assert_eq!(choose_backend(true, loopback, Some(false)).unwrap(), Backend::Keka);
-
-        let refused = choose_backend(false, everywhere, None).unwrap_err().to_string();
-        for named in ["KEKA_COMPANY", "KEKA_CLIENT_ID", "KEKA_CLIENT_SECRET", "KEKA_API_KEY", "KEKA_SANDBOX=true"] {
-            assert!(refused.contains(named), "{refused}");
-        }
-        assert!(choose_backend(false, loopback, Some(false)).unwrap_err().to_string().contains("KEKA_SANDBOX=false"));
-        assert!(choose_backend(true, loopback, Some(true)).is_err());
     }
 }

@@ -10,6 +10,7 @@
 //! - [`upstream`]: what every upstream client shares: rate limiter, retry rules, a snapshot rebuilt in the background, per-request context (deadline, counts, budget holds), metrics.
 //! - [`directory_join`]: Keka employees joined to Keeper accounts by email (matches, drift, ambiguities).
 //! - [`cli`]: the command line.
+//! - [`settings`]: every flag's value checked once, at start-up, and turned into typed settings.
 //! - [`telemetry`]: logging setup.
 
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod graphql;
 pub mod keeper;
 pub mod keka;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;
