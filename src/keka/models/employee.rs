@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::RawRecord;
+
 use super::keka_enum::keka_enum;
 use super::{Address, KekaDate, TitleRef, null_as_default};
 
@@ -185,6 +187,9 @@ pub struct Employee {
     pub expense_policy_info: Option<TitleRef>,
     #[serde(default)]
     pub overtime_policy_info: Option<TitleRef>,
+    /// The record as Keka sent it.
+    #[serde(skip)]
+    pub raw: RawRecord,
 }
 
 /// `{id, firstName, lastName, email}`: how an employee points at a manager.
