@@ -18,7 +18,8 @@ use super::error::KekaError;
 use super::models::{
     AttendanceDay, Candidate, Department, Employee, EmployeeLeaveBalances, EmploymentStatus, ErrorBody, Group,
     GroupFilter, GroupType, ItemsPage, Job, JobStatus, JobTitle, LeaveRequest, LeaveType, ListEnvelope, Location,
-    PreboardingCandidate, PreboardingStage, PreboardingStatus, Record, Recorded, SingleEnvelope, attach_raw,
+    PreboardingCandidate, PreboardingStage, PreboardingStatus, RawDictionaries, Record, Recorded, SingleEnvelope,
+    attach_raw,
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
 use crate::store::Store;
@@ -64,6 +65,8 @@ struct Inner {
     store: Store,
     requests_sent: AtomicU64,
     metrics: Arc<UpstreamMetrics>,
+    /// How records keep their raw JSON compactly (one zstd dictionary per kind of record).
+    raw_dictionaries: RawDictionaries,
 }
 
 /// The `upstream` label of Keka's metrics.
@@ -167,6 +170,7 @@ impl KekaClient {
                 store,
                 requests_sent: AtomicU64::new(0),
                 metrics,
+                raw_dictionaries: RawDictionaries::default(),
             }),
             shared_for,
         })
@@ -500,20 +504,20 @@ impl KekaClient {
         let span = tracing::info_span!("keka_call", endpoint = call.endpoint);
         if call.method != Method::GET {
             let body = self.send(&call).instrument(span).await?;
-            return decode_recorded(call.endpoint, &body);
+            return decode_recorded(call.endpoint, &body, &self.inner.raw_dictionaries);
         }
         // Only an answer that decodes is shared; the replica that fetched it keeps what it decoded.
         let mut decoded = None;
         let fetch = async {
             // Boxed: an HTTP exchange is a large future, and this one also waits inside the store's.
             let body = Box::pin(self.send(&call)).await?;
-            decoded = Some(decode_recorded::<T>(call.endpoint, &body)?);
+            decoded = Some(decode_recorded::<T>(call.endpoint, &body, &self.inner.raw_dictionaries)?);
             Ok::<_, KekaError>(body)
         };
         let body = self.inner.store.answer(&call.describe(), self.shared_for, fetch).instrument(span).await?;
         match decoded {
             Some(value) => Ok(value),
-            None => decode_recorded(call.endpoint, &body),
+            None => decode_recorded(call.endpoint, &body, &self.inner.raw_dictionaries),
         }
     }
 
@@ -653,9 +657,13 @@ fn classify_failure(endpoint: &'static str, outcome: AttemptOutcome, body: Optio
 }
 
 /// Decodes an answer and gives its records their raw JSON (see `models::RawRecord`).
-fn decode_recorded<T: DeserializeOwned + Recorded>(endpoint: &'static str, body: &[u8]) -> Result<T, KekaError> {
+fn decode_recorded<T: DeserializeOwned + Recorded>(
+    endpoint: &'static str,
+    body: &[u8],
+    dictionaries: &RawDictionaries,
+) -> Result<T, KekaError> {
     let mut decoded = decode::<T>(endpoint, body)?;
-    attach_raw(&mut decoded, body);
+    attach_raw(&mut decoded, body, endpoint, dictionaries);
     Ok(decoded)
 }
 

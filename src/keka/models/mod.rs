@@ -18,7 +18,7 @@ pub use envelope::*;
 pub use hire::*;
 pub use org::*;
 pub(crate) use raw::attach as attach_raw;
-pub use raw::{RawRecord, Record, Recorded};
+pub use raw::{RawDictionaries, RawRecord, Record, Recorded};
 pub use time::*;
 
 use serde::{Deserialize, Deserializer};
