@@ -18,7 +18,8 @@ use super::error::KekaError;
 use super::models::{
     AttendanceDay, Candidate, Department, Employee, EmployeeLeaveBalances, EmploymentStatus, ErrorBody, Group,
     GroupFilter, GroupType, ItemsPage, Job, JobStatus, JobTitle, LeaveRequest, LeaveType, ListEnvelope, Location,
-    PreboardingCandidate, PreboardingStage, PreboardingStatus, SingleEnvelope,
+    PreboardingCandidate, PreboardingStage, PreboardingStatus, RawDictionaries, Record, Recorded, SingleEnvelope,
+    attach_raw,
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
 use crate::store::Store;
@@ -64,6 +65,8 @@ struct Inner {
     store: Store,
     requests_sent: AtomicU64,
     metrics: Arc<UpstreamMetrics>,
+    /// How records keep their raw JSON compactly (one zstd dictionary per kind of record).
+    raw_dictionaries: RawDictionaries,
 }
 
 /// The `upstream` label of Keka's metrics.
@@ -167,6 +170,7 @@ impl KekaClient {
                 store,
                 requests_sent: AtomicU64::new(0),
                 metrics,
+                raw_dictionaries: RawDictionaries::default(),
             }),
             shared_for,
         })
@@ -443,20 +447,28 @@ impl KekaClient {
 
     // ---- Pages and walks -----------------------------------------------------------------
 
-    async fn envelope_page<T: DeserializeOwned>(&self, call: Call, page: PageRequest) -> Result<Page<T>, KekaError> {
+    async fn envelope_page<T: DeserializeOwned + Record>(
+        &self,
+        call: Call,
+        page: PageRequest,
+    ) -> Result<Page<T>, KekaError> {
         let envelope: ListEnvelope<T> = self.fetch(call).await?;
         Ok(Page::from_envelope(envelope, page))
     }
 
     /// Hire lists come as a bare array or as the envelope, depending on the source: accept both.
-    async fn hire_page<T: DeserializeOwned>(&self, call: Call, page: PageRequest) -> Result<Page<T>, KekaError> {
+    async fn hire_page<T: DeserializeOwned + Record>(
+        &self,
+        call: Call,
+        page: PageRequest,
+    ) -> Result<Page<T>, KekaError> {
         match self.fetch::<ArrayOrEnvelope<T>>(call).await? {
             ArrayOrEnvelope::Array(items) => Ok(Page::from_array(items, page)),
             ArrayOrEnvelope::Envelope(envelope) => Ok(Page::from_envelope(envelope, page)),
         }
     }
 
-    async fn walk_simple<T: DeserializeOwned>(
+    async fn walk_simple<T: DeserializeOwned + Record>(
         &self,
         endpoint: &'static str,
         path: &'static str,
@@ -465,7 +477,7 @@ impl KekaClient {
     }
 
     /// Walks a list, or with `modified_since` only what changed since then (Keka's `lastModified`).
-    async fn walk_since<T: DeserializeOwned>(
+    async fn walk_since<T: DeserializeOwned + Record>(
         &self,
         endpoint: &'static str,
         path: &'static str,
@@ -487,25 +499,25 @@ impl KekaClient {
 
     // ---- The pipeline --------------------------------------------------------------------
 
-    async fn fetch<T: DeserializeOwned>(&self, call: Call) -> Result<T, KekaError> {
+    async fn fetch<T: DeserializeOwned + Recorded>(&self, call: Call) -> Result<T, KekaError> {
         // A child of the GraphQL request's span: one per call, retries included.
         let span = tracing::info_span!("keka_call", endpoint = call.endpoint);
         if call.method != Method::GET {
             let body = self.send(&call).instrument(span).await?;
-            return decode(call.endpoint, &body);
+            return decode_recorded(call.endpoint, &body, &self.inner.raw_dictionaries);
         }
         // Only an answer that decodes is shared; the replica that fetched it keeps what it decoded.
         let mut decoded = None;
         let fetch = async {
             // Boxed: an HTTP exchange is a large future, and this one also waits inside the store's.
             let body = Box::pin(self.send(&call)).await?;
-            decoded = Some(decode::<T>(call.endpoint, &body)?);
+            decoded = Some(decode_recorded::<T>(call.endpoint, &body, &self.inner.raw_dictionaries)?);
             Ok::<_, KekaError>(body)
         };
         let body = self.inner.store.answer(&call.describe(), self.shared_for, fetch).instrument(span).await?;
         match decoded {
             Some(value) => Ok(value),
-            None => decode(call.endpoint, &body),
+            None => decode_recorded(call.endpoint, &body, &self.inner.raw_dictionaries),
         }
     }
 
@@ -644,6 +656,17 @@ fn classify_failure(endpoint: &'static str, outcome: AttemptOutcome, body: Optio
     }
 }
 
+/// Decodes an answer and gives its records their raw JSON (see `models::RawRecord`).
+fn decode_recorded<T: DeserializeOwned + Recorded>(
+    endpoint: &'static str,
+    body: &[u8],
+    dictionaries: &RawDictionaries,
+) -> Result<T, KekaError> {
+    let mut decoded = decode::<T>(endpoint, body)?;
+    attach_raw(&mut decoded, body, endpoint, dictionaries);
+    Ok(decoded)
+}
+
 /// Decodes an answer, reporting the JSON path that failed. A 200 with `succeeded: false` is an error too.
 pub(super) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T, KekaError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
@@ -708,12 +731,31 @@ impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for ArrayOrEnvelopeVisito
     }
 }
 
+impl<T: Record> Recorded for ArrayOrEnvelope<T> {
+    fn records(&mut self) -> Vec<&mut dyn Record> {
+        let items = match self {
+            Self::Array(items) => items,
+            Self::Envelope(envelope) => &mut envelope.data,
+        };
+        items.iter_mut().map(|record| record as &mut dyn Record).collect()
+    }
+}
+
 /// `data` that may be one object or a list of them.
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 pub(super) enum OneOrMany<T> {
     Many(Vec<T>),
     One(T),
+}
+
+impl<T: Record> Recorded for OneOrMany<T> {
+    fn records(&mut self) -> Vec<&mut dyn Record> {
+        match self {
+            Self::Many(items) => items.iter_mut().map(|record| record as &mut dyn Record).collect(),
+            Self::One(item) => vec![item],
+        }
+    }
 }
 
 impl<T> OneOrMany<T> {

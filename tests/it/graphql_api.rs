@@ -629,6 +629,7 @@ async fn every_field_of_a_fast_path_type_answers_a_caller_without_scopes_as_asyn
             "Employee.dateOfBirth",
             "Employee.mobilePhone",
             "Employee.personalEmail",
+            "Employee.raw",
             "Employee.workPhone"
         ]
     );

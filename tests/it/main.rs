@@ -14,6 +14,7 @@ mod hardening;
 mod helpers;
 mod keeper_client;
 mod keka_client;
+mod raw_records;
 mod redis_server;
 mod sandbox_end_to_end;
 mod schema_file;

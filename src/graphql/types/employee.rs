@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputType, Object, Result, ScalarType, SimpleObject, Value};
+use async_graphql::{Context, ID, InputType, Json, Object, Result, ScalarType, SimpleObject, Value};
 use chrono::{Days, NaiveDate};
 
 use crate::graphql::access_control::{PII_SCOPE, RequireScope};
@@ -403,6 +403,12 @@ impl Employee {
         let key = EmployeeRange { employee_id: self.0.id.clone(), from, to };
         let days = loaders(ctx)?.attendance.load_one(key).await.map_err(graphql_error)?.unwrap_or_default();
         Ok(days.iter().cloned().map(AttendanceDay).collect())
+    }
+
+    /// The record as Keka sent it, for fields this schema does not name yet. Personal data.
+    #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
+    async fn raw(&self) -> Option<Json<serde_json::Value>> {
+        self.0.raw.json().map(Json)
     }
 }
 

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::graphql::access_control::{PII_SCOPE, RequireScope};
 use crate::graphql::scalars::{Date, DateTime};
+use async_graphql::Json;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::employee::{Employee, full_name};
@@ -138,6 +140,11 @@ impl Job {
             |candidate| Candidate { model: Arc::new(candidate.clone()), job_id: self.0.id.clone() },
         ))
     }
+
+    /// The record as Keka sent it, for fields this schema does not name yet.
+    async fn raw(&self) -> Option<Json<serde_json::Value>> {
+        self.0.raw.json().map(Json)
+    }
 }
 
 /// Someone who applied to a job.
@@ -224,6 +231,12 @@ impl Candidate {
             .archived_details
             .as_ref()
             .is_some_and(|details| !details.is_null() && details.as_object().is_none_or(|map| !map.is_empty()))
+    }
+
+    /// The record as Keka sent it, for fields this schema does not name yet. Personal data.
+    #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
+    async fn raw(&self) -> Option<Json<serde_json::Value>> {
+        self.model.raw.json().map(Json)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ContextSelectionSet, ID, InputType, Object, Result, SimpleObject, Value};
+use async_graphql::{Context, ContextSelectionSet, ID, InputType, Json, Object, Result, SimpleObject, Value};
 
 use super::employee::{Employee, people_connection};
 use super::enums::GroupKind;
@@ -89,6 +89,7 @@ impl Group {
             description: None,
             group_type_id: None,
             gl_code: None,
+            raw: keka::RawRecord::default(),
         };
         Self { model: Arc::new(model), kind: Some(GroupKind::from_keka(membership.group_type, None)) }
     }
@@ -190,6 +191,11 @@ impl Group {
     ) -> Result<OffsetConnection<Plain<Employee>>> {
         let args = RelayArgs::new(first, after, last, before).validate(graph(ctx).limits.max_page_size)?;
         Ok(people_connection(snapshot(ctx).await?.group_members(&self.model.id), include_relieved, &args))
+    }
+
+    /// The record as Keka sent it, for fields this schema does not name yet.
+    async fn raw(&self) -> Option<Json<serde_json::Value>> {
+        self.model.raw.json().map(Json)
     }
 }
 
@@ -310,5 +316,10 @@ impl Office {
             None => Vec::new(),
         };
         Ok(people_connection(people, include_relieved, &args))
+    }
+
+    /// The record as Keka sent it, for fields this schema does not name yet.
+    async fn raw(&self) -> Option<Json<serde_json::Value>> {
+        self.0.raw.json().map(Json)
     }
 }

@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use async_graphql::Json;
 use async_graphql::{Context, ID, Object, Result};
 use chrono::NaiveDate;
 
+use crate::graphql::access_control::{PII_SCOPE, RequireScope};
 use crate::graphql::plain::Plain;
 use crate::graphql::scalars::{Date, DateTime};
 
@@ -135,6 +137,12 @@ impl TimeoffRequest {
     /// Why it was cancelled or rejected.
     async fn cancel_reject_reason(&self) -> Option<&str> {
         self.0.cancel_reject_reason.as_deref()
+    }
+
+    /// The record as Keka sent it, for fields this schema does not name yet. Personal data.
+    #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
+    async fn raw(&self) -> Option<Json<serde_json::Value>> {
+        self.0.raw.json().map(Json)
     }
 }
 

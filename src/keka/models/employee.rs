@@ -5,6 +5,8 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use serde::Deserialize;
 
+use super::RawRecord;
+
 use super::keka_enum::keka_enum;
 use super::{Address, KekaDate, TitleRef, null_as_default};
 
@@ -186,6 +188,9 @@ pub struct Employee {
     pub expense_policy_info: Option<TitleRef>,
     #[serde(default)]
     pub overtime_policy_info: Option<TitleRef>,
+    /// The record as Keka sent it.
+    #[serde(skip)]
+    pub raw: RawRecord,
 }
 
 /// `{id, firstName, lastName, email}`: how an employee points at a manager.

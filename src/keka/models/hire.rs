@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use super::RawRecord;
+
 use super::keka_enum::keka_enum;
 use super::{Gender, KekaDate, null_as_default};
 
@@ -54,6 +56,9 @@ pub struct Job {
     pub published_on: Option<KekaDate>,
     #[serde(default)]
     pub experience: Option<serde_json::Value>,
+    /// The record as Keka sent it.
+    #[serde(skip)]
+    pub raw: RawRecord,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -105,6 +110,9 @@ pub struct Candidate {
     pub job_application_details: Option<JobApplicationDetails>,
     #[serde(default)]
     pub archived_details: Option<serde_json::Value>,
+    /// The record as Keka sent it.
+    #[serde(skip)]
+    pub raw: RawRecord,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

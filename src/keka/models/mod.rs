@@ -9,6 +9,7 @@ mod envelope;
 mod hire;
 mod keka_enum;
 mod org;
+mod raw;
 mod time;
 
 pub use datetime::{KekaDate, parse_keka_datetime};
@@ -16,6 +17,8 @@ pub use employee::*;
 pub use envelope::*;
 pub use hire::*;
 pub use org::*;
+pub(crate) use raw::attach as attach_raw;
+pub use raw::{RawDictionaries, RawRecord, Record, Recorded};
 pub use time::*;
 
 use serde::{Deserialize, Deserializer};
@@ -66,4 +69,62 @@ pub struct Address {
     pub city: Option<String>,
     pub state: Option<String>,
     pub zip: Option<String>,
+}
+
+/// A model that keeps its raw record (`raw: RawRecord`), or one that does not; each is also an answer of one record.
+macro_rules! records {
+    (keeps: $($kept:ty),*; not: $($plain:ty),* $(,)?) => {
+        $(
+            impl Record for $kept {
+                fn raw_slot(&mut self) -> Option<&mut RawRecord> {
+                    Some(&mut self.raw)
+                }
+            }
+        )*
+        $( impl Record for $plain {} )*
+        $(
+            impl Recorded for $kept {
+                fn records(&mut self) -> Vec<&mut dyn Record> {
+                    vec![self]
+                }
+            }
+        )*
+        $(
+            impl Recorded for $plain {
+                fn records(&mut self) -> Vec<&mut dyn Record> {
+                    vec![self]
+                }
+            }
+        )*
+    };
+}
+
+records!(
+    keeps: Employee, Group, Location, LeaveRequest, Candidate, Job;
+    not: GroupType, Department, JobTitle, LeaveType, EmployeeLeaveBalances, AttendanceDay, PreboardingCandidate,
+);
+
+impl Recorded for String {
+    fn records(&mut self) -> Vec<&mut dyn Record> {
+        Vec::new()
+    }
+}
+
+impl<T: Record> Recorded for ListEnvelope<T> {
+    fn records(&mut self) -> Vec<&mut dyn Record> {
+        self.data.iter_mut().map(|record| record as &mut dyn Record).collect()
+    }
+}
+
+impl<T: Recorded> Recorded for SingleEnvelope<T> {
+    fn records(&mut self) -> Vec<&mut dyn Record> {
+        self.data.as_mut().map_or_else(Vec::new, Recorded::records)
+    }
+}
+
+impl<T: Record> Recorded for ItemsPage<T> {
+    fn records(&mut self) -> Vec<&mut dyn Record> {
+        // The preboarding shape (`items`) has no raw field in the schema: its records are never matched.
+        Vec::new()
+    }
 }

@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use super::RawRecord;
+
 use super::{Address, EmployeeRef, KekaDate, SystemGroupType, null_as_default};
 
 /// `/hris/groups`: a business unit, department, location, cost centre, team… or a custom group.
@@ -19,6 +21,9 @@ pub struct Group {
     pub group_type_id: Option<String>,
     #[serde(default)]
     pub gl_code: Option<String>,
+    /// The record as Keka sent it.
+    #[serde(skip)]
+    pub raw: RawRecord,
 }
 
 /// `/hris/grouptypes`.
@@ -62,6 +67,9 @@ pub struct Location {
     pub description: Option<String>,
     #[serde(default)]
     pub address: Option<Address>,
+    /// The record as Keka sent it.
+    #[serde(skip)]
+    pub raw: RawRecord,
 }
 
 /// `/hris/jobtitles`.

@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use super::RawRecord;
+
 use super::keka_enum::keka_enum;
 use super::{KekaDate, null_as_default};
 
@@ -60,6 +62,9 @@ pub struct LeaveRequest {
     pub cancel_reject_reason: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub selection: Vec<LeaveSelection>,
+    /// The record as Keka sent it.
+    #[serde(skip)]
+    pub raw: RawRecord,
 }
 
 /// One leave type inside a request, with how much of it was taken.
