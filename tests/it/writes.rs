@@ -20,14 +20,14 @@ const WEEKS: &str = r#"from: "2027-05-03", to: "2027-06-25""#;
 /// Someone who can take leave in May and June 2027: working, with an email, nothing requested then, and a paid
 /// leave type with at least `days` available.
 #[derive(Debug, Clone)]
-struct Target {
-    id: String,
+pub(crate) struct Target {
+    pub(crate) id: String,
     email: String,
-    leave_type: String,
+    pub(crate) leave_type: String,
     available: f64,
 }
 
-async fn targets(app: &TestApp, days: f64) -> Vec<Target> {
+pub(crate) async fn targets(app: &TestApp, days: f64) -> Vec<Target> {
     targets_as(app, days, None).await
 }
 
