@@ -116,6 +116,11 @@ pub struct ServeArgs {
     /// address is loopback"; `true` allows it on any address (a demo on purpose); `false` never.
     #[arg(long, env = "KEKA_SANDBOX", action = clap::ArgAction::Set)]
     pub keka_sandbox: Option<bool>,
+    /// Allow mutations (`requestTimeoff`) while router authentication is off, for anyone who can reach the
+    /// subgraph. Unset means on for the embedded sandbox and off for a Keka tenant; with router authentication on,
+    /// mutations need their scopes instead and this is not read.
+    #[arg(long, env = "ALLOW_UNAUTHENTICATED_WRITES", action = clap::ArgAction::Set)]
+    pub allow_unauthenticated_writes: Option<bool>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -223,6 +228,12 @@ pub struct RouterAuthArgs {
     /// With a shared secret: the header holding the caller's scopes (space-separated).
     #[arg(long, env = "ROUTER_SCOPES_HEADER", default_value = "x-auth-scopes")]
     pub router_scopes_header: String,
+    /// With a shared secret: the header holding the caller's email (who a write acts for).
+    #[arg(long, env = "ROUTER_EMAIL_HEADER", default_value = "x-auth-email")]
+    pub router_email_header: String,
+    /// With a JWT: the claim holding the caller's email (who a write acts for), e.g. `email`, `upn`.
+    #[arg(long, env = "JWT_EMAIL_CLAIM", default_value = "email")]
+    pub jwt_email_claim: String,
     /// A JWKS file whose keys may sign the router's JWT (one of the three JWT keys).
     #[arg(long, env = "JWT_JWKS_FILE")]
     pub jwt_jwks_file: Option<std::path::PathBuf>,

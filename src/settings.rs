@@ -73,6 +73,7 @@ pub struct PendingServer {
     sync: SyncConfig,
     webhooks: Option<WebhookConfig>,
     simulated: bool,
+    allow_unauthenticated_writes: bool,
 }
 
 impl PendingServer {
@@ -100,6 +101,7 @@ impl PendingServer {
             sync: self.sync,
             webhooks: self.webhooks,
             simulated: self.simulated,
+            allow_unauthenticated_writes: self.allow_unauthenticated_writes,
         }
     }
 }
@@ -301,6 +303,10 @@ impl Settings {
             },
             webhooks,
             simulated: backend == Some(Backend::Sandbox),
+            // The sandbox's data is made up: writing to it needs no one's permission.
+            allow_unauthenticated_writes: args
+                .allow_unauthenticated_writes
+                .unwrap_or(backend == Some(Backend::Sandbox)),
         };
         Ok(Self { source, server })
     }
@@ -558,6 +564,11 @@ fn store_settings(args: &StoreArgs, limit: u32, p: &mut Problems) -> StoreSettin
 fn router_auth(args: &RouterAuthArgs, p: &mut Problems) -> Option<RouterAuth> {
     let header = p.header("ROUTER_AUTH_HEADER", &args.router_auth_header);
     let scopes_header = p.header("ROUTER_SCOPES_HEADER", &args.router_scopes_header);
+    let email_header = p.header("ROUTER_EMAIL_HEADER", &args.router_email_header);
+    let email_claim = args.jwt_email_claim.trim();
+    if email_claim.is_empty() {
+        p.bad("JWT_EMAIL_CLAIM", "\"\"", "must name a claim");
+    }
     let secret = p.secret("ROUTER_SECRET", args.router_secret.as_ref());
     let hmac = p.secret("JWT_HMAC_SECRET", args.jwt_hmac_secret.as_ref());
     let given: Vec<&str> = [
@@ -598,12 +609,16 @@ fn router_auth(args: &RouterAuthArgs, p: &mut Problems) -> Option<RouterAuth> {
             Err(error) => p.failed(env, format_args!("{error:#}")),
         }
     }
-    let (header, scopes_header) = (header?, scopes_header?);
+    let (header, scopes_header, email_header) = (header?, scopes_header?, email_header?);
     Some(match (keys, secret) {
-        (Some(keys), _) => {
-            RouterAuth::Jwt { header, keys, issuer: args.jwt_issuer.clone(), audience: args.jwt_audience.clone() }
-        }
-        (None, Some(secret)) => RouterAuth::SharedSecret { header, secret, scopes_header },
+        (Some(keys), _) => RouterAuth::Jwt {
+            header,
+            keys,
+            issuer: args.jwt_issuer.clone(),
+            audience: args.jwt_audience.clone(),
+            email_claim: email_claim.to_owned(),
+        },
+        (None, Some(secret)) => RouterAuth::SharedSecret { header, secret, scopes_header, email_header },
         (None, None) => RouterAuth::Off,
     })
 }

@@ -89,7 +89,21 @@ mod tests {
     }
 }
 
-/// What the server learnt about the caller's scopes, put into each request's data.
+/// What the server learnt about the caller, put into each request's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub scopes: CallerScopes,
+    /// The caller's email, as the router vouched for it (the JWT's email claim, or the shared-secret mode's email
+    /// header); how writes without `write:timeoff:any` find whose time off the caller may request.
+    pub email: Option<String>,
+}
+
+impl Caller {
+    /// Router authentication is off: nothing is known of the caller.
+    pub const UNCHECKED: Self = Self { scopes: CallerScopes::NotChecked, email: None };
+}
+
+/// What the server learnt about the caller's scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallerScopes {
     /// Router authentication is off: scopes are the router's business (`@requiresScopes`), not checked here.
@@ -113,8 +127,8 @@ pub struct RequireScope(pub &'static str);
 
 impl async_graphql::Guard for RequireScope {
     async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
-        match ctx.data_opt::<CallerScopes>() {
-            Some(scopes) if !scopes.allows(self.0) => Err(async_graphql::Error::new(format!(
+        match ctx.data_opt::<Caller>() {
+            Some(caller) if !caller.scopes.allows(self.0) => Err(async_graphql::Error::new(format!(
                 "this field needs the `{}` scope, which the caller does not hold",
                 self.0
             ))

@@ -78,6 +78,8 @@ pub struct GraphContext {
     pub joins: Arc<JoinCache>,
     pub limits: GraphLimits,
     pub today: Today,
+    /// What mutations need: idempotency keys, the leave sync, who may write.
+    pub writes: super::mutation::Writes,
 }
 
 /// DataLoaders of one request. Per request so their batches and caches never mix users.

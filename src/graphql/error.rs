@@ -31,8 +31,13 @@ pub mod code {
     /// An error nothing else coded (a bug), an upstream request this subgraph built wrongly, or a misconfigured
     /// Keeper directory.
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
-    /// A field guarded by a scope the caller does not hold (router authentication on).
+    /// A field guarded by a scope the caller does not hold (router authentication on), or a write the caller may
+    /// not make (no `write:timeoff`, someone else's time off without `write:timeoff:any`, or writes switched off).
     pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// A write whose `idempotencyKey` another request is using right now.
+    pub const CONFLICT: &str = "CONFLICT";
+    /// A write with an `idempotencyKey` while Redis, where the fleet remembers keys, is unreachable.
+    pub const SHARED_STATE_UNAVAILABLE: &str = "SHARED_STATE_UNAVAILABLE";
     /// A directory field asked of a subgraph with no Keeper node configured.
     pub const DIRECTORY_NOT_CONFIGURED: &str = "DIRECTORY_NOT_CONFIGURED";
     /// Keeper refused this subgraph's SCIM token.
@@ -112,6 +117,9 @@ pub fn from_keka(error: &KekaError) -> Error {
         }
         KekaError::Upstream { status, .. } if *status < 500 => {
             (code::UPSTREAM_BAD_RESPONSE, "Keka refused the request this subgraph made")
+        }
+        KekaError::Unconfirmed { .. } => {
+            (code::UPSTREAM_UNAVAILABLE, "Keka did not confirm the write; it may or may not have been applied")
         }
         KekaError::Upstream { .. } | KekaError::Transport { .. } => {
             (code::UPSTREAM_UNAVAILABLE, "Keka is unavailable right now")

@@ -13,26 +13,28 @@ mod entities;
 pub mod error;
 mod lists;
 mod loaders;
+mod mutation;
 mod plain;
 mod query;
 pub mod scalars;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 pub use access_control::AccessDirectives;
 pub use batch_gate::BatchGate;
 pub use context::{GraphContext, GraphLimits, RequestLoaders, Today};
 pub use documents::{DocumentCache, Prepared};
 pub use entities::EntityScreen;
+pub use mutation::{Mutation, RequestTimeoffInput, WRITE_TIMEOFF_ANY_SCOPE, WRITE_TIMEOFF_SCOPE, Writes};
 pub use query::{EmployeesFilter, Query};
 
-pub type KekaSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type KekaSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema's types, without data.
 // No async-graphql extension is registered: the fields `plain` answers would bypass an extension's per-field hooks.
-pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query, EmptyMutation, EmptySubscription).enable_federation()
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation, EmptySubscription).enable_federation()
 }
 
 /// The schema with its long-lived data and the request limits.

@@ -17,9 +17,9 @@ use super::auth::{TokenSource, describe_reqwest_error};
 use super::error::KekaError;
 use super::models::{
     AttendanceDay, Candidate, Department, Employee, EmployeeLeaveBalances, EmploymentStatus, ErrorBody, Group,
-    GroupFilter, GroupType, ItemsPage, Job, JobStatus, JobTitle, LeaveRequest, LeaveType, ListEnvelope, Location,
-    PreboardingCandidate, PreboardingStage, PreboardingStatus, RawDictionaries, Record, Recorded, SingleEnvelope,
-    attach_raw,
+    GroupFilter, GroupType, ItemsPage, Job, JobStatus, JobTitle, LeaveApplication, LeaveRequest, LeaveType,
+    ListEnvelope, Location, NewRecord, PreboardingCandidate, PreboardingStage, PreboardingStatus, RawDictionaries,
+    Record, Recorded, SingleEnvelope, attach_raw,
 };
 use super::pagination::{Page, PageRequest, date_windows, walk_pages};
 use crate::store::Store;
@@ -92,6 +92,15 @@ struct Call {
 impl Call {
     fn get(endpoint: &'static str, path: impl Into<String>) -> Self {
         Self { method: Method::GET, path: path.into(), endpoint, query: Vec::new(), body: None }
+    }
+
+    fn post(endpoint: &'static str, path: impl Into<String>, body: serde_json::Value) -> Self {
+        Self { method: Method::POST, path: path.into(), endpoint, query: Vec::new(), body: Some(body) }
+    }
+
+    /// A call that changes Keka: sent again only when Keka surely did not apply it (see [`maybe_applied`]).
+    fn is_write(&self) -> bool {
+        self.method != Method::GET
     }
 
     fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -497,6 +506,26 @@ impl KekaClient {
         .await
     }
 
+    // ---- Writes --------------------------------------------------------------------------
+
+    /// `POST /time/leaverequests`: files a leave request and returns its id. Keka refusing it (overlap, balance, a
+    /// closed period) is [`KekaError::Upstream`] with Keka's messages; a send whose fate is unknown (timed out,
+    /// broken off, 5xx, or a success without an id) is [`KekaError::Unconfirmed`], never sent again.
+    pub async fn request_leave(&self, application: &LeaveApplication) -> Result<String, KekaError> {
+        // Named apart from the GET of the same path, so metrics and logs tell reads from writes.
+        const ENDPOINT: &str = "POST /time/leaverequests";
+        let body = serde_json::to_value(application)
+            .map_err(|error| KekaError::InvalidRequest(format!("cannot encode a leave request: {error}")))?;
+        let envelope: SingleEnvelope<NewRecord> = self.fetch(Call::post(ENDPOINT, "time/leaverequests", body)).await?;
+        if envelope.succeeded == Some(false) {
+            return Err(KekaError::Upstream { endpoint: ENDPOINT.to_owned(), status: 200, errors: envelope.errors.0 });
+        }
+        envelope.data.map(NewRecord::id).filter(|id| !id.trim().is_empty()).ok_or_else(|| KekaError::Unconfirmed {
+            endpoint: ENDPOINT.to_owned(),
+            reason: "Keka answered success without the new request's id".to_owned(),
+        })
+    }
+
     // ---- The pipeline --------------------------------------------------------------------
 
     async fn fetch<T: DeserializeOwned + Recorded>(&self, call: Call) -> Result<T, KekaError> {
@@ -546,8 +575,18 @@ impl KekaClient {
                         let _ = RequestContext::within_deadline(inner.tokens.invalidate(&token)).await;
                         Attempt::Refreshed
                     }
+                    Exchange::Failed(outcome, _) if call.is_write() && maybe_applied(outcome) => {
+                        // Keka may have applied it: sending it again could apply it twice. Whoever asked finds out.
+                        Attempt::Abort(KekaError::Unconfirmed {
+                            endpoint: call.endpoint.to_owned(),
+                            reason: format!("{outcome:?}"),
+                        })
+                    }
                     Exchange::Failed(outcome, body) => {
                         Attempt::Failed(outcome, classify_failure(call.endpoint, outcome, body.as_deref()))
+                    }
+                    Exchange::Unsent(outcome) => {
+                        Attempt::Failed(outcome, classify_failure(call.endpoint, outcome, None))
                     }
                 }
             })
@@ -562,7 +601,19 @@ impl KekaClient {
 /// One HTTP exchange, reduced to what the retry rules and the final error need.
 enum Exchange {
     Success(bytes::Bytes),
+    /// Keka got the request, or may have.
     Failed(AttemptOutcome, Option<bytes::Bytes>),
+    /// The request never left: no connection, or no time left to send it.
+    Unsent(AttemptOutcome),
+}
+
+/// Whether a write that failed this way may have been applied. A 429 or a 401 is Keka refusing before acting, and any
+/// other 4xx is Keka refusing the write itself; no answer, or a 5xx, says nothing either way.
+fn maybe_applied(outcome: AttemptOutcome) -> bool {
+    match outcome {
+        AttemptOutcome::Status { status, .. } => status >= 500,
+        AttemptOutcome::Timeout | AttemptOutcome::Connection => true,
+    }
 }
 
 impl KekaClient {
@@ -571,7 +622,7 @@ impl KekaClient {
         let inner = &*self.inner;
         let timeout = RequestContext::capped(inner.config.request_timeout);
         if timeout.is_zero() {
-            return Exchange::Failed(AttemptOutcome::Timeout, None);
+            return Exchange::Unsent(AttemptOutcome::Timeout);
         }
         let mut request = inner
             .http
@@ -592,6 +643,9 @@ impl KekaClient {
                 let outcome = transport_outcome(&error);
                 let label = if outcome == AttemptOutcome::Timeout { "timeout" } else { "connection" };
                 inner.metrics.request(UPSTREAM, call.endpoint, label);
+                if error.is_connect() {
+                    return Exchange::Unsent(outcome);
+                }
                 return Exchange::Failed(outcome, None);
             }
         };

@@ -26,6 +26,10 @@ pub enum KekaError {
     /// No answer: connection refused or reset, DNS, TLS, or a timeout.
     #[error("could not reach Keka for {endpoint}: {message}")]
     Transport { endpoint: String, message: String, timed_out: bool },
+    /// A write whose fate is unknown: it reached Keka (or may have) and no answer says whether Keka applied it
+    /// (a timeout, a broken answer, a 5xx). Never retried blindly.
+    #[error("Keka did not confirm the write to {endpoint}: {reason}")]
+    Unconfirmed { endpoint: String, reason: String },
     /// Keka answered something we could not read.
     #[error("could not decode Keka's answer to {endpoint} at `{path}`: {message}")]
     Decode { endpoint: String, path: String, message: String },
@@ -42,7 +46,7 @@ impl KekaError {
     /// True for failures that say "Keka is unwell or unreachable" rather than "this request is wrong".
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Self::Transport { .. } | Self::Decode { .. } => true,
+            Self::Transport { .. } | Self::Decode { .. } | Self::Unconfirmed { .. } => true,
             Self::Upstream { status, .. } => *status >= 500,
             _ => false,
         }

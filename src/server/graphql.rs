@@ -171,8 +171,8 @@ async fn checked_and_executed(
     media: MediaType,
 ) -> (Response, Outcome, Option<String>) {
     let operation = request.operation_name.clone();
-    let scopes = match state.router_auth.check(headers) {
-        Ok(scopes) => scopes,
+    let caller = match state.router_auth.check(headers) {
+        Ok(caller) => caller,
         Err(rejection) => {
             tracing::warn!(%rejection, "refused a request that did not come from the router");
             let body = error_body(&rejection.to_string(), code::UNAUTHENTICATED);
@@ -220,7 +220,7 @@ async fn checked_and_executed(
             gate.hold(Box::pin(context.scope(batch).instrument(span.clone())))
         })
     };
-    let request = request.data(loaders).data(scopes);
+    let request = request.data(loaders).data(caller);
     // Upstream calls keep to the deadline themselves; this is the net for anything else that might not.
     let cut_off = state.request_deadline + DEADLINE_MARGIN;
     let Ok(mut response) = tokio::time::timeout(cut_off, context.scope(gate.run(state.schema.execute(request)))).await

@@ -29,10 +29,12 @@ pub use self::graphql::{DATA_STALE, REQUEST_ID};
 use self::metrics::ServerMetrics;
 pub use self::router_auth::{JwtKeys, RouterAuth};
 pub use self::webhooks::WebhookConfig;
-use crate::graphql::{AccessDirectives, DocumentCache, GraphContext, GraphLimits, KekaSchema, Today, build_schema};
+use crate::graphql::{
+    AccessDirectives, DocumentCache, GraphContext, GraphLimits, KekaSchema, Today, Writes, build_schema,
+};
 use crate::keeper::{Directory, KeeperClient, KeeperConfig};
 use crate::keka::{CacheConfig, CachedKeka, KekaClient, KekaConfig, OrgSnapshot, OrgSync, SnapshotSource, SyncConfig};
-use crate::store::{Store, StoreConfig, StoreState};
+use crate::store::{Store, StoreConfig, StoreState, WriteLedger};
 use crate::upstream::{Freshness, UpstreamMetrics};
 
 /// Parsed documents kept for reuse (see [`DocumentCache`]).
@@ -73,6 +75,8 @@ pub struct ServerSettings {
     pub webhooks: Option<WebhookConfig>,
     /// The data is the embedded sandbox's simulation: every answer (`x-keka-sandbox: simulated`) and `/readyz` say so.
     pub simulated: bool,
+    /// Whether mutations run while router authentication is off (`ALLOW_UNAUTHENTICATED_WRITES`).
+    pub allow_unauthenticated_writes: bool,
 }
 
 impl ServerSettings {
@@ -135,6 +139,12 @@ impl Application {
             joins: Default::default(),
             limits: settings.limits,
             today: settings.today,
+            writes: Writes {
+                // A write ends within the request's deadline: a key held longer than that is abandoned.
+                ledger: Arc::new(WriteLedger::new(store.clone(), settings.request_deadline + WRITE_LEASE_MARGIN)),
+                sync: sync.clone(),
+                allow_unauthenticated: settings.allow_unauthenticated_writes,
+            },
         });
         let mut metrics = ServerMetrics::new(&upstream_metrics);
         let watched = snapshot.clone();
@@ -195,6 +205,9 @@ impl Application {
         Ok(served?)
     }
 }
+
+/// How long an idempotency key stays held past the request's deadline before its write counts as abandoned.
+const WRITE_LEASE_MARGIN: Duration = Duration::from_secs(10);
 
 /// Set on every answer while the data is the embedded sandbox's simulation: `x-keka-sandbox: simulated`.
 pub const KEKA_SANDBOX: header::HeaderName = header::HeaderName::from_static("x-keka-sandbox");

@@ -3,7 +3,8 @@
 //! Apollo Router forwards no client headers unless told to, so the convention is a header the router adds itself
 //! (`Router-Authorization`): a static secret, or a JWT the router forwards or mints. With a JWT, its `scope` (or
 //! `scp`) claim is also what the personal-data fields check; with a shared secret the router passes the caller's
-//! scopes in a second header. Health endpoints never ask.
+//! scopes in a second header. Health endpoints never ask. The caller's email (what writes need to know whose time off
+//! the caller may request) comes from the JWT's email claim, or from a third header with a shared secret.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -14,7 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::graphql::access_control::CallerScopes;
+use crate::graphql::access_control::{Caller, CallerScopes};
 
 /// How requests to `/graphql` are authenticated.
 #[derive(Clone, Default)]
@@ -23,27 +24,30 @@ pub enum RouterAuth {
     #[default]
     Off,
     /// The header must carry this secret (optionally as `Bearer <secret>`).
-    SharedSecret { header: HeaderName, secret: SecretString, scopes_header: HeaderName },
-    /// The header must carry a JWT (optionally as `Bearer <jwt>`) signed by one of `keys`.
-    Jwt { header: HeaderName, keys: JwtKeys, issuer: Option<String>, audience: Option<String> },
+    SharedSecret { header: HeaderName, secret: SecretString, scopes_header: HeaderName, email_header: HeaderName },
+    /// The header must carry a JWT (optionally as `Bearer <jwt>`) signed by one of `keys`; `email_claim` names the
+    /// claim that holds the caller's email.
+    Jwt { header: HeaderName, keys: JwtKeys, issuer: Option<String>, audience: Option<String>, email_claim: String },
 }
 
 impl std::fmt::Debug for RouterAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Off => f.write_str("Off"),
-            Self::SharedSecret { header, scopes_header, .. } => f
+            Self::SharedSecret { header, scopes_header, email_header, .. } => f
                 .debug_struct("SharedSecret")
                 .field("header", header)
                 .field("secret", &"[redacted]")
                 .field("scopes_header", scopes_header)
+                .field("email_header", email_header)
                 .finish(),
-            Self::Jwt { header, keys, issuer, audience } => f
+            Self::Jwt { header, keys, issuer, audience, email_claim } => f
                 .debug_struct("Jwt")
                 .field("header", header)
                 .field("keys", &keys.keys.len())
                 .field("issuer", issuer)
                 .field("audience", audience)
+                .field("email_claim", email_claim)
                 .finish(),
         }
     }
@@ -141,6 +145,9 @@ struct Claims {
     scope: Option<String>,
     #[serde(default)]
     scp: Option<ScopeList>,
+    /// The rest, where the configured email claim is.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,10 +174,10 @@ impl RouterAuth {
         !matches!(self, Self::Off)
     }
 
-    /// Checks a request's headers and says which scopes its caller holds.
-    pub fn check(&self, headers: &HeaderMap) -> Result<CallerScopes, Rejection> {
+    /// Checks a request's headers and says what the router vouches for: its caller's scopes and email.
+    pub fn check(&self, headers: &HeaderMap) -> Result<Caller, Rejection> {
         let (header, value) = match self {
-            Self::Off => return Ok(CallerScopes::NotChecked),
+            Self::Off => return Ok(Caller::UNCHECKED),
             Self::SharedSecret { header, .. } | Self::Jwt { header, .. } => {
                 let value = headers
                     .get(header)
@@ -182,15 +189,16 @@ impl RouterAuth {
             }
         };
         match self {
-            Self::Off => Ok(CallerScopes::NotChecked),
-            Self::SharedSecret { secret, scopes_header, .. } => {
+            Self::Off => Ok(Caller::UNCHECKED),
+            Self::SharedSecret { secret, scopes_header, email_header, .. } => {
                 if !constant_time_eq(value.as_bytes(), secret.expose_secret().as_bytes()) {
                     return Err(Rejection::WrongSecret(header.to_string()));
                 }
                 let scopes = headers.get(scopes_header).and_then(|value| value.to_str().ok()).unwrap_or_default();
-                Ok(CallerScopes::Granted(spaced(scopes).collect()))
+                let email = headers.get(email_header).and_then(|value| value.to_str().ok()).and_then(an_email);
+                Ok(Caller { scopes: CallerScopes::Granted(spaced(scopes).collect()), email })
             }
-            Self::Jwt { keys, issuer, audience, .. } => {
+            Self::Jwt { keys, issuer, audience, email_claim, .. } => {
                 let claims = verify(value, keys, issuer.as_deref(), audience.as_deref())
                     .map_err(|reason| Rejection::BadToken { header: header.to_string(), reason })?;
                 let mut scopes: HashSet<String> =
@@ -200,10 +208,17 @@ impl RouterAuth {
                     Some(ScopeList::List(list)) => scopes.extend(list),
                     None => {}
                 }
-                Ok(CallerScopes::Granted(scopes))
+                let email = claims.other.get(email_claim).and_then(serde_json::Value::as_str).and_then(an_email);
+                Ok(Caller { scopes: CallerScopes::Granted(scopes), email })
             }
         }
     }
+}
+
+/// A value that can be an email (trimmed, with an `@`); anything else is no email at all.
+fn an_email(value: &str) -> Option<String> {
+    let value = value.trim();
+    (value.contains('@') && value.len() <= 320).then(|| value.to_owned())
 }
 
 fn verify(token: &str, keys: &JwtKeys, issuer: Option<&str>, audience: Option<&str>) -> Result<Claims, String> {
@@ -274,6 +289,7 @@ mod tests {
             keys: JwtKeys::from_hmac_secret(&SecretString::from(secret.to_owned())),
             issuer: Some("router".to_owned()),
             audience: None,
+            email_claim: "email".to_owned(),
         }
     }
 
@@ -292,11 +308,14 @@ mod tests {
             header: HeaderName::from_static("router-authorization"),
             secret: SecretString::from("s3cret-value".to_owned()),
             scopes_header: HeaderName::from_static("x-auth-scopes"),
+            email_header: HeaderName::from_static("x-auth-email"),
         };
         let mut good = headers("router-authorization", "Bearer s3cret-value");
         good.insert("x-auth-scopes", HeaderValue::from_static("read:employee_pii other"));
-        assert!(auth.check(&good).unwrap().allows("read:employee_pii"));
-        assert!(!auth.check(&headers("router-authorization", "s3cret-value")).unwrap().allows("read:employee_pii"));
+        assert!(auth.check(&good).unwrap().scopes.allows("read:employee_pii"));
+        assert!(
+            !auth.check(&headers("router-authorization", "s3cret-value")).unwrap().scopes.allows("read:employee_pii")
+        );
         assert!(matches!(auth.check(&headers("router-authorization", "s3cret")), Err(Rejection::WrongSecret(_))));
         assert!(matches!(auth.check(&HeaderMap::new()), Err(Rejection::Missing(_))));
     }
@@ -309,10 +328,11 @@ mod tests {
         assert!(
             auth.check(&headers("router-authorization", &format!("Bearer {good}")))
                 .unwrap()
+                .scopes
                 .allows("read:employee_pii")
         );
         let scp = token("k3y", serde_json::json!({"iss": "router", "exp": in_an_hour(), "scp": ["a", "b"]}));
-        assert!(auth.check(&headers("router-authorization", &scp)).unwrap().allows("b"));
+        assert!(auth.check(&headers("router-authorization", &scp)).unwrap().scopes.allows("b"));
 
         let cases = [
             (token("other", serde_json::json!({"iss": "router", "exp": in_an_hour()})), "signature"),
@@ -332,6 +352,30 @@ mod tests {
     }
 
     #[test]
+    fn the_callers_email_comes_from_the_configured_claim_or_header() {
+        let mut auth = hmac("k3y");
+        let claims = serde_json::json!({"iss": "router", "exp": in_an_hour(), "email": "a@x.io", "upn": "b@x.io"});
+        let jwt = token("k3y", claims);
+        assert_eq!(auth.check(&headers("router-authorization", &jwt)).unwrap().email.as_deref(), Some("a@x.io"));
+        if let RouterAuth::Jwt { email_claim, .. } = &mut auth {
+            *email_claim = "upn".to_owned();
+        }
+        assert_eq!(auth.check(&headers("router-authorization", &jwt)).unwrap().email.as_deref(), Some("b@x.io"));
+        let no_email = token("k3y", serde_json::json!({"iss": "router", "exp": in_an_hour(), "upn": "not an email"}));
+        assert_eq!(auth.check(&headers("router-authorization", &no_email)).unwrap().email, None);
+
+        let auth = RouterAuth::SharedSecret {
+            header: HeaderName::from_static("router-authorization"),
+            secret: SecretString::from("s3cret-value".to_owned()),
+            scopes_header: HeaderName::from_static("x-auth-scopes"),
+            email_header: HeaderName::from_static("x-auth-email"),
+        };
+        let mut request = headers("router-authorization", "s3cret-value");
+        request.insert("x-auth-email", HeaderValue::from_static(" c@x.io "));
+        assert_eq!(auth.check(&request).unwrap().email.as_deref(), Some("c@x.io"));
+    }
+
+    #[test]
     fn constant_time_comparison_is_plain_equality() {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
@@ -346,6 +390,7 @@ mod tests {
             header: HeaderName::from_static("router-authorization"),
             secret: SecretString::from("s3cret-value".to_owned()),
             scopes_header: HeaderName::from_static("x-auth-scopes"),
+            email_header: HeaderName::from_static("x-auth-email"),
         };
         assert!(!format!("{auth:?}").contains("s3cret-value"));
     }

@@ -10,6 +10,7 @@
 mod answers;
 mod redis;
 mod sync_log;
+mod write_ledger;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use self::redis::{RedisStore, SharedBudget};
 pub use self::sync_log::{LeaveChange, RoundKind, SyncRound};
+pub use self::write_ledger::{Claim, KEPT_FOR, LedgerUnavailable, WriteLedger};
 use bytes::Bytes;
 
 use crate::upstream::{Budget, DeadlinePassed, RateLimiter};

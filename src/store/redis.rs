@@ -11,6 +11,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::answers::Scripts;
 use super::millis;
+use super::write_ledger::WriteScripts;
 use crate::upstream::{Budget, Priority, RateLimiter, SlotTooFar};
 
 /// How long the store stays detached after a failure before a call tries Redis again.
@@ -95,6 +96,7 @@ pub struct RedisStore {
     acquire: redis::Script,
     pause: redis::Script,
     answers: Scripts,
+    writes: WriteScripts,
     generation: redis::Script,
     reseed: redis::Script,
 }
@@ -139,6 +141,7 @@ impl RedisStore {
             acquire: redis::Script::new(ACQUIRE),
             pause: redis::Script::new(PAUSE),
             answers: Scripts::default(),
+            writes: WriteScripts::default(),
             generation: redis::Script::new(GENERATION),
             reseed: redis::Script::new(RESEED),
         })
@@ -159,6 +162,10 @@ impl RedisStore {
 
     pub(super) fn scripts(&self) -> &Scripts {
         &self.answers
+    }
+
+    pub(super) fn writes(&self) -> &WriteScripts {
+        &self.writes
     }
 
     /// Unique across the fleet: this replica's id and a counter. Names budget grants and lease holders.

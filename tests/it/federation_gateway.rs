@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 fn harness_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/federation")
@@ -169,6 +169,32 @@ async fn a_real_gateway_joins_our_employees_with_other_subgraphs_both_ways() {
     // 300 people at 200 per page: page 1 is cached, the snapshot needs only page 2.
     assert_eq!(app.keka_stats().await.count("/api/v1/hris/employees"), 1);
 
+    gateway.stop().await;
+    app.stop().await;
+}
+
+/// The supergraph composes with our `Mutation`, and the gateway routes `requestTimeoff` to us, joining its answer
+/// with the other subgraphs' fields like any query's.
+#[tokio::test]
+async fn a_real_gateway_composes_our_mutation_and_routes_a_time_off_request() {
+    let app = spawn_app_with(40, |settings| settings.allow_unauthenticated_writes = true).await;
+    let target = crate::writes::targets(&app, 2.0).await.remove(0);
+    let gateway = Gateway::start(&app).await;
+    gateway.reset_fetches().await;
+    let answer = gateway
+        .query(&format!(
+            r#"mutation {{ requestTimeoff(input: {{ employeeId: "{}", leaveTypeId: "{}", from: "2027-05-04",
+                to: "2027-05-05", idempotencyKey: "through-the-gateway" }}) {{
+                id status employee {{ id devices {{ serial }} }} }} }}"#,
+            target.id, target.leave_type
+        ))
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let created = &answer["data"]["requestTimeoff"];
+    assert_eq!((&created["status"], &created["employee"]["id"]), (&json!("PENDING"), &json!(target.id)));
+    assert!(created["id"].is_string() && created["employee"]["devices"].is_array(), "{answer}");
+    let fetches = gateway.fetches().await;
+    assert_eq!(entity_fetches(&fetches, "assets").len(), 1, "{fetches:?}");
     gateway.stop().await;
     app.stop().await;
 }

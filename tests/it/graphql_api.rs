@@ -557,6 +557,7 @@ async fn every_field_of_a_fast_path_type_answers_a_caller_without_scopes_as_asyn
             header: "router-authorization".parse().unwrap(),
             secret: SecretString::from("r0uter-s3cret".to_owned()),
             scopes_header: "x-auth-scopes".parse().unwrap(),
+            email_header: "x-auth-email".parse().unwrap(),
         };
     })
     .await;

@@ -107,6 +107,7 @@ async fn a_shared_secret_lets_only_the_router_in_and_personal_data_needs_the_sco
             header: "router-authorization".parse().unwrap(),
             secret: SecretString::from("r0uter-s3cret".to_owned()),
             scopes_header: "x-auth-scopes".parse().unwrap(),
+            email_header: "x-auth-email".parse().unwrap(),
         };
     })
     .await;
@@ -150,6 +151,7 @@ async fn a_router_jwt_is_verified_against_the_configured_key_and_carries_the_sco
             keys,
             issuer: Some("https://router.example".to_owned()),
             audience: Some("keka-subgraph".to_owned()),
+            email_claim: "email".to_owned(),
         };
     })
     .await;
@@ -195,8 +197,13 @@ async fn a_jwks_file_of_shared_keys_is_accepted() {
     let keys = JwtKeys::from_jwks_file(&path).expect("the JWKS loads");
     std::fs::remove_dir_all(&dir).unwrap();
     let app = spawn_app_with(10, |settings| {
-        settings.router_auth =
-            RouterAuth::Jwt { header: "router-authorization".parse().unwrap(), keys, issuer: None, audience: None };
+        settings.router_auth = RouterAuth::Jwt {
+            header: "router-authorization".parse().unwrap(),
+            keys,
+            issuer: None,
+            audience: None,
+            email_claim: "email".to_owned(),
+        };
     })
     .await;
     let mut header = Header::new(Algorithm::HS256);

@@ -212,6 +212,8 @@ fn test_settings(sandbox: &RunningSandbox) -> keka_subgraph::server::ServerSetti
         sync: keka_subgraph::keka::SyncConfig::off(),
         webhooks: None,
         simulated: false,
+        // Off, as for a real tenant: the write tests switch it on, or turn router authentication on.
+        allow_unauthenticated_writes: false,
     }
 }
 

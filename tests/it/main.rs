@@ -19,3 +19,4 @@ mod redis_server;
 mod sandbox_end_to_end;
 mod schema_file;
 mod sync;
+mod writes;

@@ -72,6 +72,7 @@ async fn raw_personal_records_need_the_personal_data_scope_and_the_others_do_not
             header: "router-authorization".parse().unwrap(),
             secret: SecretString::from("r0uter-s3cret".to_owned()),
             scopes_header: "x-auth-scopes".parse().unwrap(),
+            email_header: "x-auth-email".parse().unwrap(),
         };
     })
     .await;

@@ -102,6 +102,7 @@ macro_rules! records {
 records!(
     keeps: Employee, Group, Location, LeaveRequest, Candidate, Job;
     not: GroupType, Department, JobTitle, LeaveType, EmployeeLeaveBalances, AttendanceDay, PreboardingCandidate,
+        NewRecord,
 );
 
 impl Recorded for String {

@@ -1,6 +1,7 @@
 //! Leave and attendance: `/time/leavetypes`, `/time/leaverequests`, `/time/leavebalance`, `/time/attendance`.
 
-use serde::Deserialize;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::RawRecord;
 
@@ -180,4 +181,49 @@ pub struct Punch {
     pub employee_identifier: Option<String>,
     #[serde(default)]
     pub attendance_log_source: Option<i64>,
+}
+
+/// The body of `POST /time/leaverequests`: `{employeeId, requestedBy, fromDate, toDate, fromSession, toSession,
+/// leaveTypeId, reason, note}`. Sessions go as Keka's numbers (0 first half, 1 second half).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaveApplication {
+    pub employee_id: String,
+    /// Who asks on the employee's behalf, when someone else does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    pub from_date: NaiveDate,
+    pub to_date: NaiveDate,
+    #[serde(serialize_with = "session_code")]
+    pub from_session: LeaveSession,
+    #[serde(serialize_with = "session_code")]
+    pub to_session: LeaveSession,
+    pub leave_type_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn session_code<S: Serializer>(session: &LeaveSession, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_i64(session.code())
+}
+
+/// What a write's envelope says in `data`: the new record's id, bare (Keka's documented answer) or as an object.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum NewRecord {
+    Id(String),
+    Object {
+        #[serde(alias = "identifier")]
+        id: String,
+    },
+}
+
+impl NewRecord {
+    pub fn id(self) -> String {
+        match self {
+            Self::Id(id) | Self::Object { id } => id,
+        }
+    }
 }
