@@ -7,7 +7,9 @@ use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use chrono::NaiveDate;
 
-use super::loaders::{AttendanceLoader, EmployeeByEmailLoader, EmployeeLoader, LeaveBalanceLoader, TimeoffLoader};
+use super::loaders::{
+    AttendanceLoader, EmployeeByEmailLoader, EmployeeLoader, EmployeeRecordLoader, LeaveBalanceLoader, TimeoffLoader,
+};
 use crate::directory_join::{EmailJoin, JoinCache};
 use crate::keeper::{Directory, DirectorySource};
 use crate::keka::{CachedKeka, OrgSnapshot, SnapshotSource};
@@ -86,6 +88,7 @@ pub struct GraphContext {
 pub struct RequestLoaders {
     pub employees: DataLoader<EmployeeLoader>,
     pub employees_by_email: DataLoader<EmployeeByEmailLoader>,
+    pub employee_records: DataLoader<EmployeeRecordLoader>,
     pub timeoff: DataLoader<TimeoffLoader>,
     pub attendance: DataLoader<AttendanceLoader>,
     pub balances: DataLoader<LeaveBalanceLoader>,
@@ -112,6 +115,9 @@ impl RequestLoaders {
             )
             .delay(BATCH_DELAY)
             .max_batch_size(usize::MAX),
+            employee_records: DataLoader::new(EmployeeRecordLoader::new(keka.clone()), spawn.clone())
+                .delay(BATCH_DELAY)
+                .max_batch_size(ids_per_request),
             timeoff: DataLoader::new(TimeoffLoader::new(keka.clone()), spawn.clone())
                 .delay(BATCH_DELAY)
                 .max_batch_size(ids_per_request),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
 
-use crate::keka::models::{AttendanceDay, Employee, LeaveBalance, LeaveRequest};
+use crate::keka::models::{AttendanceDay, Employee, LeaveBalance, LeaveRequest, RawRecord};
 use crate::keka::{CachedKeka, KekaError, OrgSnapshot, SnapshotSource};
 
 /// Ids per leave or attendance request: keeps URLs short, like the client's employee batches.
@@ -76,6 +76,27 @@ impl Loader<String> for EmployeeLoader {
                 None => Err(error),
             },
         }
+    }
+}
+
+/// Employees' records as Keka sent them (`Employee.raw`), by id: asked for only when selected, in the same
+/// `employeeIds=` batches as people.
+pub struct EmployeeRecordLoader {
+    keka: CachedKeka,
+}
+
+impl EmployeeRecordLoader {
+    pub fn new(keka: CachedKeka) -> Self {
+        Self { keka }
+    }
+}
+
+impl Loader<String> for EmployeeRecordLoader {
+    type Value = RawRecord;
+    type Error = KekaError;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, RawRecord>, KekaError> {
+        self.keka.employee_records(ids).await
     }
 }
 

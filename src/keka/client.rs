@@ -16,8 +16,8 @@ use super::KekaConfig;
 use super::auth::{TokenSource, describe_reqwest_error};
 use super::error::KekaError;
 use super::models::{
-    AttendanceDay, Candidate, Department, Employee, EmployeeLeaveBalances, EmploymentStatus, ErrorBody, Group,
-    GroupFilter, GroupType, ItemsPage, Job, JobStatus, JobTitle, LeaveApplication, LeaveRequest, LeaveType,
+    AttendanceDay, Candidate, Department, Employee, EmployeeLeaveBalances, EmployeeRecord, EmploymentStatus, ErrorBody,
+    Group, GroupFilter, GroupType, ItemsPage, Job, JobStatus, JobTitle, LeaveApplication, LeaveRequest, LeaveType,
     ListEnvelope, Location, NewRecord, PreboardingCandidate, PreboardingStage, PreboardingStatus, RawDictionaries,
     Record, Recorded, SingleEnvelope, attach_raw,
 };
@@ -241,6 +241,29 @@ impl KekaClient {
             Err(KekaError::NotFound { .. }) => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// Employees' records as Keka sent them, by id, through the same requests as [`Self::employees_by_ids`] (so the
+    /// fleet's cache answers either). Unknown ids are simply absent.
+    pub async fn employee_records(&self, ids: &[String]) -> Result<Vec<EmployeeRecord>, KekaError> {
+        let ids = unique(ids);
+        let chunk_size = self.inner.config.ids_per_request.clamp(1, PageRequest::MAX_SIZE as usize);
+        let size = self.inner.config.page_size;
+        let walks = ids.chunks(chunk_size).map(|chunk| {
+            let filter = EmployeeFilter { employee_ids: chunk.to_vec(), ..EmployeeFilter::default() };
+            async move {
+                walk_pages(
+                    |page| {
+                        let call = employee_query(Call::get("/hris/employees", "hris/employees"), &filter).page(page);
+                        self.envelope_page(call, page)
+                    },
+                    size,
+                )
+                .await
+            }
+        });
+        let pages: Vec<Vec<EmployeeRecord>> = futures::future::try_join_all(walks).await?;
+        Ok(pages.into_iter().flatten().collect())
     }
 
     /// Employees by id through `employeeIds=`, in chunks that keep URLs short. Unknown ids are simply absent.

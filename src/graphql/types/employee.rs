@@ -405,10 +405,12 @@ impl Employee {
         Ok(days.iter().cloned().map(AttendanceDay).collect())
     }
 
-    /// The record as Keka sent it, for fields this schema does not name yet. Personal data.
+    /// The record as Keka sent it, for fields this schema does not name yet. Personal data. Read when asked for
+    /// (one Keka request per 50 people not read lately), not kept for the whole org.
     #[graphql(requires_scopes = "read:employee_pii", guard = "RequireScope(PII_SCOPE)")]
-    async fn raw(&self) -> Option<Json<serde_json::Value>> {
-        self.0.raw.json().map(Json)
+    async fn raw(&self, ctx: &Context<'_>) -> Result<Option<Json<serde_json::Value>>> {
+        let record = loaders(ctx)?.employee_records.load_one(self.0.id.clone()).await.map_err(graphql_error)?;
+        Ok(record.and_then(|record| record.json()).map(Json))
     }
 }
 

@@ -188,7 +188,13 @@ pub struct Employee {
     pub expense_policy_info: Option<TitleRef>,
     #[serde(default)]
     pub overtime_policy_info: Option<TitleRef>,
-    /// The record as Keka sent it.
+}
+
+/// An employee's record as Keka sent it, read on demand (`Employee.raw`). Not kept with [`Employee`]: the org
+/// snapshot holds everyone, and their compressed records pushed a 10,000-person process past its memory target.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EmployeeRecord {
+    pub id: String,
     #[serde(skip)]
     pub raw: RawRecord,
 }

@@ -100,8 +100,8 @@ macro_rules! records {
 }
 
 records!(
-    keeps: Employee, Group, Location, LeaveRequest, Candidate, Job;
-    not: GroupType, Department, JobTitle, LeaveType, EmployeeLeaveBalances, AttendanceDay, PreboardingCandidate,
+    keeps: EmployeeRecord, Group, Location, LeaveRequest, Candidate, Job;
+    not: Employee, GroupType, Department, JobTitle, LeaveType, EmployeeLeaveBalances, AttendanceDay, PreboardingCandidate,
         NewRecord,
 );
 
