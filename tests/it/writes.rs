@@ -260,6 +260,24 @@ async fn a_write_whose_answer_is_lost_is_never_sent_again_and_is_found_or_safely
     app.stop().await;
 }
 
+/// Two requests with one key at once: one files, the other is told the key is in use, and files nothing.
+#[tokio::test]
+async fn a_key_in_use_by_a_request_under_way_is_a_conflict_and_files_nothing() {
+    let app = spawn_app_with(40, writable).await;
+    let target = targets(&app, 2.0).await.remove(0);
+    // Keka answers slowly: whichever request claims the key second finds the first still writing.
+    app.set_keka_faults(json!({ "latency_ms": 3000 })).await;
+    let body = input(&target, 0, Some("together"));
+    let (one, two) = tokio::join!(request_timeoff(&app, &body), request_timeoff(&app, &body));
+    app.set_keka_faults(json!({})).await;
+    let mut seen = [codes(&one), codes(&two)];
+    seen.sort();
+    assert_eq!(seen, [vec![], vec!["CONFLICT".to_owned()]], "{one}\n{two}");
+    assert_eq!(posts_sent(&app).await, [("200".to_owned(), 1)]);
+    assert_eq!(filed(&app, &target).await.len(), 1);
+    app.stop().await;
+}
+
 const ROUTER_KEY: &str = "r0uter-jwt-k3y";
 
 fn jwt(scopes: &str, email: Option<&str>) -> String {
