@@ -8,9 +8,9 @@
 
 use std::str::FromStr;
 
-use async_graphql::{ErrorExtensions, Value};
+use async_graphql::Value;
 
-use super::error::code;
+use super::error::{code, coded};
 
 /// The JWT scope the router must see before it resolves a personal-data field.
 pub const PII_SCOPE: &str = "read:employee_pii";
@@ -128,11 +128,10 @@ pub struct RequireScope(pub &'static str);
 impl async_graphql::Guard for RequireScope {
     async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
         match ctx.data_opt::<Caller>() {
-            Some(caller) if !caller.scopes.allows(self.0) => Err(async_graphql::Error::new(format!(
-                "this field needs the `{}` scope, which the caller does not hold",
-                self.0
-            ))
-            .extend_with(|_, extensions| extensions.set("code", code::FORBIDDEN))),
+            Some(caller) if !caller.scopes.allows(self.0) => Err(coded(
+                code::FORBIDDEN,
+                format!("this field needs the `{}` scope, which the caller does not hold", self.0),
+            )),
             _ => Ok(()),
         }
     }

@@ -80,14 +80,19 @@ pub mod code {
     pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
 }
 
+/// An error the client sees with `message` and `extensions.code` (one of [`code`]).
+pub fn coded(code: &'static str, message: impl Into<String>) -> Error {
+    Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
+}
+
 /// An error the caller can fix: bad arguments, cursors, page sizes.
 pub fn bad_user_input(message: impl Into<String>) -> Error {
-    Error::new(message).extend_with(|_, extensions| extensions.set("code", code::BAD_USER_INPUT))
+    coded(code::BAD_USER_INPUT, message)
 }
 
 /// A thing asked for by id that does not exist (used where `null` is not an option).
 pub fn not_found(message: impl Into<String>) -> Error {
-    Error::new(message).extend_with(|_, extensions| extensions.set("code", code::NOT_FOUND))
+    coded(code::NOT_FOUND, message)
 }
 
 /// The coded error the client sees; the upstream's own error is logged (at WARN the first time a request meets
@@ -98,7 +103,7 @@ fn upstream_error(upstream: &str, code: &'static str, message: &str, error: &dyn
     } else {
         tracing::debug!(code, error = %error, "{upstream} call failed");
     }
-    Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
+    coded(code, message)
 }
 
 /// Maps a Keka failure to a coded GraphQL error, logging what the client is not shown.
@@ -153,8 +158,10 @@ pub fn from_keeper(error: &KeeperError) -> Error {
 
 /// The directory fields' answer when no Keeper node is configured.
 pub fn directory_not_configured() -> Error {
-    Error::new("no Keeper directory is configured for this subgraph (KEEPER_TOKEN and a node)")
-        .extend_with(|_, extensions| extensions.set("code", code::DIRECTORY_NOT_CONFIGURED))
+    coded(
+        code::DIRECTORY_NOT_CONFIGURED,
+        "no Keeper directory is configured for this subgraph (KEEPER_TOKEN and a node)",
+    )
 }
 
 /// Puts `null` where a field failed. async-graphql 7.2 leaves a failed field out of its object (and turns an

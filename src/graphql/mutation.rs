@@ -12,20 +12,19 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{NaiveDate, Utc};
-use sha2::{Digest as _, Sha256};
 
 use super::access_control::{Caller, CallerScopes};
 use super::context::graph;
-use super::error::{bad_user_input, code, from_keka};
+use super::error::{bad_user_input, code, coded, from_keka};
 use super::scalars::Date;
 use super::types::employee::Employee;
 use super::types::enums::DaySession;
 use super::types::time::TimeoffRequest;
 use crate::keka::models::{self as keka, KekaDate, LeaveApplication, LeaveRequestStatus, LeaveSession};
 use crate::keka::{KekaError, OrgSync};
-use crate::store::{Claim, WriteLedger};
+use crate::store::{Claim, WriteLedger, digest_hex};
 
 /// The scope a caller needs to request time off (router authentication on).
 pub const WRITE_TIMEOFF_SCOPE: &str = "write:timeoff";
@@ -91,38 +90,41 @@ impl Mutation {
         };
         let fingerprint = fingerprint(&application, caller.email.as_deref());
         let claim = writes.ledger.claim(&key, &fingerprint).await.map_err(|_| {
-            async_graphql::Error::new(
+            coded(
+                code::SHARED_STATE_UNAVAILABLE,
                 "the idempotency key cannot be checked while the fleet's shared state is unreachable; retry shortly",
             )
-            .extend_with(|_, extensions| extensions.set("code", code::SHARED_STATE_UNAVAILABLE))
         })?;
         match claim {
             Claim::Settled(outcome) => Outcome::read(&outcome).answer(&application),
             Claim::Mismatch => Err(bad_user_input("this idempotencyKey was used with another input")),
-            Claim::InFlight => Err(async_graphql::Error::new(
+            Claim::InFlight => Err(coded(
+                code::CONFLICT,
                 "a request with this idempotencyKey is under way; retry with the same key once it has finished",
-            )
-            .extend_with(|_, extensions| extensions.set("code", code::CONFLICT))),
-            Claim::Unsure => match find_filed(ctx, &application).await {
-                Ok(Some(found)) => {
-                    writes.ledger.settle(&key, &Outcome::Filed(found.id.clone()).write()).await;
-                    Ok(TimeoffRequest(found))
-                }
-                Ok(None) => file_once(ctx, &application, &key).await,
-                Err(error) => {
-                    writes.ledger.give_up_unsure(&key).await;
-                    Err(Failure::Unknown(error).into_error())
-                }
-            },
-            Claim::Fresh => file_once(ctx, &application, &key).await,
+            )),
+            // Its write may have happened: look before filing.
+            Claim::Unsure => {
+                let attempt = match find_filed(ctx, &application).await {
+                    Ok(Some(found)) => Ok(TimeoffRequest(found)),
+                    Ok(None) => file(ctx, &application).await,
+                    Err(error) => Err(Failure::Unknown(error)),
+                };
+                record(ctx, &key, &application, attempt).await
+            }
+            Claim::Fresh => record(ctx, &key, &application, file(ctx, &application).await).await,
         }
     }
 }
 
-/// Files under a claimed key and records what came of it.
-async fn file_once(ctx: &Context<'_>, application: &LeaveApplication, key: &str) -> Result<TimeoffRequest> {
+/// Records under a claimed key what came of its write, and answers with it.
+async fn record(
+    ctx: &Context<'_>,
+    key: &str,
+    application: &LeaveApplication,
+    attempt: Result<TimeoffRequest, Failure>,
+) -> Result<TimeoffRequest> {
     let ledger = &graph(ctx).writes.ledger;
-    match file(ctx, application).await {
+    match attempt {
         Ok(filed) => {
             ledger.settle(key, &Outcome::Filed(filed.0.id.clone()).write()).await;
             Ok(filed)
@@ -160,11 +162,11 @@ impl Failure {
             Self::NotFiled(error) => error,
             Self::Unknown(error) => {
                 tracing::warn!(%error, "a time-off request's fate is unknown");
-                async_graphql::Error::new(
+                coded(
+                    code::UPSTREAM_UNAVAILABLE,
                     "Keka did not confirm the request and it could not be read back: it may have been filed. Retry \
                      with the same idempotencyKey to find out, or look at the employee's time off before retrying",
                 )
-                .extend_with(|_, extensions| extensions.set("code", code::UPSTREAM_UNAVAILABLE))
             }
         }
     }
@@ -185,12 +187,10 @@ async fn file(ctx: &Context<'_>, application: &LeaveApplication) -> Result<Timeo
         }
         Err(KekaError::Unconfirmed { .. }) => match find_filed(ctx, application).await {
             Ok(Some(found)) => Ok(TimeoffRequest(found)),
-            Ok(None) => Err(Failure::NotFiled(
-                async_graphql::Error::new(
-                    "Keka failed before filing the request; nothing was filed, so retrying is safe",
-                )
-                .extend_with(|_, extensions| extensions.set("code", code::UPSTREAM_UNAVAILABLE)),
-            )),
+            Ok(None) => Err(Failure::NotFiled(coded(
+                code::UPSTREAM_UNAVAILABLE,
+                "Keka failed before filing the request; nothing was filed, so retrying is safe",
+            ))),
             Err(error) => Err(Failure::Unknown(error)),
         },
         Err(error) => Err(Failure::NotFiled(from_keka(&error))),
@@ -355,9 +355,7 @@ fn checked(input: &RequestTimeoffInput) -> Result<(LeaveApplication, Option<Stri
 /// Whether `caller` may request time off for `employee_id`, and who asks on the employee's behalf (`requestedBy`),
 /// when the caller is someone else Keka knows.
 async fn authorize(ctx: &Context<'_>, caller: &Caller, employee_id: &str) -> Result<Option<String>> {
-    let forbidden = |message: String| {
-        async_graphql::Error::new(message).extend_with(|_, extensions| extensions.set("code", code::FORBIDDEN))
-    };
+    let forbidden = |message: String| coded(code::FORBIDDEN, message);
     let CallerScopes::Granted(scopes) = &caller.scopes else {
         if graph(ctx).writes.allow_unauthenticated {
             return Ok(None);
@@ -393,11 +391,10 @@ async fn authorize(ctx: &Context<'_>, caller: &Caller, employee_id: &str) -> Res
 
 /// What makes two writes the same write: the application and who asked for it (a key is the caller's own).
 fn fingerprint(application: &LeaveApplication, caller_email: Option<&str>) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(serde_json::to_vec(application).unwrap_or_default());
-    hasher.update([0]);
-    hasher.update(caller_email.unwrap_or_default().to_lowercase().as_bytes());
-    hasher.finalize()[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    let mut input = serde_json::to_vec(application).unwrap_or_default();
+    input.push(0);
+    input.extend_from_slice(caller_email.unwrap_or_default().to_lowercase().as_bytes());
+    digest_hex(&input)
 }
 
 #[cfg(test)]

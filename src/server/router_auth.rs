@@ -293,6 +293,16 @@ mod tests {
         }
     }
 
+    /// The secret `s3cret-value` in `router-authorization`, scopes in `x-auth-scopes`, email in `x-auth-email`.
+    fn shared_secret() -> RouterAuth {
+        RouterAuth::SharedSecret {
+            header: HeaderName::from_static("router-authorization"),
+            secret: SecretString::from("s3cret-value".to_owned()),
+            scopes_header: HeaderName::from_static("x-auth-scopes"),
+            email_header: HeaderName::from_static("x-auth-email"),
+        }
+    }
+
     fn token(secret: &str, claims: serde_json::Value) -> String {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
             .unwrap()
@@ -304,12 +314,7 @@ mod tests {
 
     #[test]
     fn a_shared_secret_is_checked_and_scopes_come_from_their_header() {
-        let auth = RouterAuth::SharedSecret {
-            header: HeaderName::from_static("router-authorization"),
-            secret: SecretString::from("s3cret-value".to_owned()),
-            scopes_header: HeaderName::from_static("x-auth-scopes"),
-            email_header: HeaderName::from_static("x-auth-email"),
-        };
+        let auth = shared_secret();
         let mut good = headers("router-authorization", "Bearer s3cret-value");
         good.insert("x-auth-scopes", HeaderValue::from_static("read:employee_pii other"));
         assert!(auth.check(&good).unwrap().scopes.allows("read:employee_pii"));
@@ -364,12 +369,7 @@ mod tests {
         let no_email = token("k3y", serde_json::json!({"iss": "router", "exp": in_an_hour(), "upn": "not an email"}));
         assert_eq!(auth.check(&headers("router-authorization", &no_email)).unwrap().email, None);
 
-        let auth = RouterAuth::SharedSecret {
-            header: HeaderName::from_static("router-authorization"),
-            secret: SecretString::from("s3cret-value".to_owned()),
-            scopes_header: HeaderName::from_static("x-auth-scopes"),
-            email_header: HeaderName::from_static("x-auth-email"),
-        };
+        let auth = shared_secret();
         let mut request = headers("router-authorization", "s3cret-value");
         request.insert("x-auth-email", HeaderValue::from_static(" c@x.io "));
         assert_eq!(auth.check(&request).unwrap().email.as_deref(), Some("c@x.io"));
@@ -386,12 +386,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let auth = RouterAuth::SharedSecret {
-            header: HeaderName::from_static("router-authorization"),
-            secret: SecretString::from("s3cret-value".to_owned()),
-            scopes_header: HeaderName::from_static("x-auth-scopes"),
-            email_header: HeaderName::from_static("x-auth-email"),
-        };
+        let auth = shared_secret();
         assert!(!format!("{auth:?}").contains("s3cret-value"));
     }
 }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use sha2::{Digest as _, Sha256};
 
 use super::millis;
 use super::redis::RedisStore;
@@ -83,8 +82,7 @@ struct Keys {
 
 impl Keys {
     fn new(prefix: &str, request: &str) -> Self {
-        let digest = Sha256::digest(request.as_bytes());
-        let hash: String = digest[..16].iter().map(|byte| format!("{byte:02x}")).collect();
+        let hash = super::digest_hex(request.as_bytes());
         Self { answer: format!("{prefix}answer:{hash}"), lease: format!("{prefix}answer:{hash}:lease") }
     }
 }

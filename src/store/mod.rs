@@ -242,6 +242,13 @@ impl Store {
     }
 }
 
+/// 32 hex digits of `bytes`' SHA-256: how text a client or Keka sent becomes part of a key name (bounded, and holding
+/// none of the text), or a fingerprint that tells inputs apart.
+pub fn digest_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(bytes)[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -16,8 +16,6 @@
 
 use std::time::Duration;
 
-use sha2::{Digest as _, Sha256};
-
 use super::Store;
 use super::millis;
 use super::redis::RedisStore;
@@ -184,8 +182,7 @@ impl WriteLedger {
 
 /// The record's name part: a client's key, hashed (bounded, and nothing a client wrote appears in key names).
 fn hashed(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    super::digest_hex(key.as_bytes())
 }
 
 impl RedisStore {

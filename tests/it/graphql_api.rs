@@ -6,11 +6,9 @@ use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinitio
 use insta::assert_json_snapshot;
 use keka_subgraph::graphql::{AccessDirectives, schema_sdl};
 use keka_subgraph::keka::{EmployeeFilter, KekaClient, PageRequest};
-use keka_subgraph::server::RouterAuth;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{codes, spawn_app, spawn_app_with};
+use crate::helpers::{codes, shared_secret_auth, spawn_app, spawn_app_with};
 
 const EMPLOYEES_ROUTE: &str = "/api/v1/hris/employees";
 
@@ -553,12 +551,7 @@ fn named_type(ty: &Type) -> &str {
 #[tokio::test]
 async fn every_field_of_a_fast_path_type_answers_a_caller_without_scopes_as_async_graphql_does() {
     let app = spawn_app_with(30, |settings| {
-        settings.router_auth = RouterAuth::SharedSecret {
-            header: "router-authorization".parse().unwrap(),
-            secret: SecretString::from("r0uter-s3cret".to_owned()),
-            scopes_header: "x-auth-scopes".parse().unwrap(),
-            email_header: "x-auth-email".parse().unwrap(),
-        };
+        settings.router_auth = shared_secret_auth();
     })
     .await;
     let ask = |query: String| {

@@ -6,10 +6,9 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use keka_subgraph::server::{JwtKeys, RouterAuth};
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, codes, spawn_app, spawn_app_on, spawn_app_with};
+use crate::helpers::{TestApp, codes, shared_secret_auth, spawn_app, spawn_app_on, spawn_app_with};
 
 /// Posts a query with extra headers; returns the status, the headers and the JSON body.
 async fn post_with(
@@ -103,12 +102,7 @@ const PERSONAL: &str = "{ employees(first: 1) { nodes { id displayName personalE
 #[tokio::test]
 async fn a_shared_secret_lets_only_the_router_in_and_personal_data_needs_the_scope() {
     let app = spawn_app_with(10, |settings| {
-        settings.router_auth = RouterAuth::SharedSecret {
-            header: "router-authorization".parse().unwrap(),
-            secret: SecretString::from("r0uter-s3cret".to_owned()),
-            scopes_header: "x-auth-scopes".parse().unwrap(),
-            email_header: "x-auth-email".parse().unwrap(),
-        };
+        settings.router_auth = shared_secret_auth();
     })
     .await;
     for headers in [vec![], vec![("router-authorization", "wrong")], vec![("authorization", "Bearer r0uter-s3cret")]] {

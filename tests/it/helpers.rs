@@ -78,6 +78,17 @@ pub(crate) fn test_today() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
 }
 
+/// Router authentication by the shared secret `r0uter-s3cret` in `router-authorization`, with the caller's scopes in
+/// `x-auth-scopes` and email in `x-auth-email`.
+pub(crate) fn shared_secret_auth() -> keka_subgraph::server::RouterAuth {
+    keka_subgraph::server::RouterAuth::SharedSecret {
+        header: "router-authorization".parse().unwrap(),
+        secret: SecretString::from("r0uter-s3cret".to_owned()),
+        scopes_header: "x-auth-scopes".parse().unwrap(),
+        email_header: "x-auth-email".parse().unwrap(),
+    }
+}
+
 /// A running subgraph over its own sandbox, on loopback ports chosen by the OS.
 pub(crate) struct TestApp {
     pub(crate) address: std::net::SocketAddr,

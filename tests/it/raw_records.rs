@@ -1,10 +1,8 @@
 //! `raw`: each record as Keka sent it, for fields the schema does not name yet; personal data behind the scope.
 
-use keka_subgraph::server::RouterAuth;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{codes, spawn_app, spawn_app_with};
+use crate::helpers::{codes, shared_secret_auth, spawn_app, spawn_app_with};
 
 const QUERY: &str = r#"{
   employees(first: 5) { nodes { id customFields { title } RAW } }
@@ -75,12 +73,7 @@ async fn every_kind_of_record_carries_keka_s_own_json_and_only_employees_cost_a_
 #[tokio::test]
 async fn raw_personal_records_need_the_personal_data_scope_and_the_others_do_not() {
     let app = spawn_app_with(20, |settings| {
-        settings.router_auth = RouterAuth::SharedSecret {
-            header: "router-authorization".parse().unwrap(),
-            secret: SecretString::from("r0uter-s3cret".to_owned()),
-            scopes_header: "x-auth-scopes".parse().unwrap(),
-            email_header: "x-auth-email".parse().unwrap(),
-        };
+        settings.router_auth = shared_secret_auth();
     })
     .await;
     let ask = |query: &str, scopes: &str| {

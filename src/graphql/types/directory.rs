@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ErrorExtensions, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 
 use super::employee::Employee;
 use crate::directory_join::EmailJoin;
 use crate::graphql::connection::{OffsetConnection, RelayArgs, connection_from_slice};
 use crate::graphql::context::{directory, graph, joined};
-use crate::graphql::error::code;
+use crate::graphql::error::{code, coded};
 use crate::graphql::scalars::Date;
 use crate::keeper::{Account, AccountStatus, Directory, Team, normalise_email};
 use crate::keka::models::{self as keka, EmploymentStatus};
@@ -120,10 +120,12 @@ impl DirectoryTeam {
 }
 
 fn ambiguous(address: &str) -> async_graphql::Error {
-    async_graphql::Error::new(format!(
-        "`{address}` is held by more than one Keeper account or Keka employee; see `accessReview {{ ambiguousMatches }}`"
-    ))
-    .extend_with(|_, extensions| extensions.set("code", code::AMBIGUOUS_DIRECTORY_MATCH))
+    coded(
+        code::AMBIGUOUS_DIRECTORY_MATCH,
+        format!(
+            "`{address}` is held by more than one Keeper account or Keka employee; see `accessReview {{ ambiguousMatches }}`"
+        ),
+    )
 }
 
 /// An employee's account: the one account holding their work email. Reads only the directory; the org snapshot is
